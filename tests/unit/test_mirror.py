@@ -1,0 +1,91 @@
+"""Pure logic of tools/mirror.py and its agreement with the roles."""
+
+import hashlib
+import tarfile
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+
+import mirror
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_parse_checksums_reads_sha256sum_format():
+    text = "abc123  pushgateway-1.0.0.linux-amd64.tar.gz\nDEF456 *other.zip\n\nbroken line here\n"
+    assert mirror.parse_checksums(text) == {
+        "pushgateway-1.0.0.linux-amd64.tar.gz": "abc123",
+        "other.zip": "def456",
+    }
+
+
+@pytest.mark.parametrize(("version", "module"), [("3.5.0", "v0.305.0"), ("3.15.0", "v0.315.0"), ("3.16.2", "v0.316.2")])
+def test_prometheus_3_maps_to_go_module_versions(version, module):
+    assert mirror.module_version(mirror.RECIPES["prometheus"], version) == module
+
+
+def test_prometheus_2_is_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match=r"only 3\.x"):
+        mirror.module_version(mirror.RECIPES["prometheus"], "2.55.1")
+
+
+def test_plain_module_versions():
+    assert mirror.module_version(mirror.RECIPES["pushgateway"], "1.11.1") == "v1.11.1"
+
+
+def test_load_pins_agrees_with_yaml():
+    path = ROOT / "versions.yml"
+    assert mirror.load_pins(path) == yaml.safe_load(path.read_text())
+
+
+def test_every_pinned_program_has_a_recipe_or_is_announced():
+    pins = yaml.safe_load((ROOT / "versions.yml").read_text())
+    assert {"pushgateway", "prometheus"} <= set(pins) & set(mirror.RECIPES)
+
+
+def test_write_tar_is_reproducible_and_in_upstream_layout(tmp_path):
+    binary = tmp_path / "tool"
+    binary.write_bytes(b"\x7fELF fake payload for packaging only")
+    notice = tmp_path / "NOTICE"
+    notice.write_text("notice\n")
+    members = [("tool", binary, 0o755), ("NOTICE", notice, 0o644)]
+    first, second = tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"
+    mirror.write_tar(first, "tool-1.0.0.linux-amd64", members, mtime=1_700_000_000)
+    mirror.write_tar(second, "tool-1.0.0.linux-amd64", members, mtime=1_700_000_000)
+    assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
+    with tarfile.open(first) as tar:
+        names = tar.getnames()
+        assert names == ["tool-1.0.0.linux-amd64", "tool-1.0.0.linux-amd64/tool", "tool-1.0.0.linux-amd64/NOTICE"]
+        info = tar.getmember("tool-1.0.0.linux-amd64/tool")
+        assert (info.mode, info.uid, info.uname, info.mtime) == (0o755, 0, "root", 1_700_000_000)
+
+
+def test_build_error_report_names_program_version_step_and_log_tail(tmp_path):
+    log = tmp_path / "build.log"
+    log.write_text("\n".join(f"line {i}" for i in range(100)))
+    report = mirror.BuildError("prometheus", "3.15.0", "go build promtool", "exit status 1", log).report()
+    assert "prometheus 3.15.0" in report
+    assert "go build promtool" in report
+    assert "line 99" in report and "line 10\n" not in report
+
+
+def test_recipe_fingerprint_changes_with_the_build_flags():
+    recipe = mirror.RECIPES["pushgateway"]
+    before = recipe.fingerprint()
+    changed = mirror.Recipe(**{**recipe.__dict__, "tags": "netgo osusergo"})
+    assert changed.fingerprint() != before
+
+
+@pytest.mark.parametrize("program", ["pushgateway"])
+def test_role_and_mirror_agree_on_the_archive_name(program):
+    """The role's archive name (vars/main.yml) is the one the mirror publishes."""
+    role_vars = yaml.safe_load((ROOT / "roles" / program / "vars" / "main.yml").read_text())
+    common_vars = yaml.safe_load((ROOT / "roles" / "common" / "vars" / "main.yml").read_text())
+    env = jinja2.Environment(autoescape=False)  # noqa: S701 - renders file names, not HTML
+    arch = env.from_string(common_vars["__common_arch"]).render(ansible_facts={"architecture": "x86_64"})
+    name = env.from_string(role_vars[f"__{program}_archive"]).render(**{f"{program}_version": "9.8.7"})
+    name = name.replace("{arch}", arch)
+    recipe = mirror.RECIPES[program]
+    assert name == recipe.fmt(recipe.archive, "9.8.7", "amd64")

@@ -1,0 +1,114 @@
+# shellcheck shell=bash
+# Shared helpers for tools/up, tools/test and tools/bench. Source, don't run.
+set -euo pipefail
+
+MLOPS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MLOPS_CACHE_DIR="${MLOPS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-stack}"
+MLOPS_MIRROR_DIR="${MLOPS_MIRROR_DIR:-$MLOPS_CACHE_DIR/mirror}"
+MLOPS_MIRROR_PORT="${MLOPS_MIRROR_PORT:-18080}"
+MLOPS_IMAGE_PREFIX="${MLOPS_IMAGE_PREFIX:-mlops-stack/debian}"
+MLOPS_DEBIAN_RELEASES="${MLOPS_DEBIAN_RELEASES:-12:bookworm 13:trixie}"
+export MLOPS_ROOT MLOPS_CACHE_DIR MLOPS_MIRROR_DIR MLOPS_MIRROR_PORT MLOPS_IMAGE_PREFIX
+mkdir -p "$MLOPS_CACHE_DIR"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf '\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
+
+# Run a command as root (directly when we are root, else through sudo).
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "need Debian packages ${missing[*]} and this is not a Debian host: install them yourself"
+  log "installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
+    || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
+}
+
+# Project virtualenv, cached outside the repo and keyed by the requirements'
+# content; .venv in the checkout is a symlink to it.
+ensure_venv() {
+  local key venv
+  key="$(cat "$MLOPS_ROOT/requirements-dev.txt" | sha256sum | cut -c1-12)"
+  venv="$MLOPS_CACHE_DIR/venv-py$(python3 -c 'import sys;print("%d%d"%sys.version_info[:2])')-$key"
+  if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
+    log "creating virtualenv $venv (requirements-dev.txt)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$MLOPS_ROOT/requirements-dev.txt"
+    touch "$venv/.complete"
+  fi
+  ln -sfn "$venv" "$MLOPS_ROOT/.venv"
+  export VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH"
+  # The collection is used by its full name (mlops.stack.*) straight from the
+  # checkout: .build/ansible_collections/mlops/stack points at the repo root.
+  mkdir -p "$MLOPS_ROOT/.build/ansible_collections/mlops"
+  ln -sfn ../../.. "$MLOPS_ROOT/.build/ansible_collections/mlops/stack"
+  export ANSIBLE_CONFIG="$MLOPS_ROOT/ansible.cfg"
+}
+
+# A Docker engine: use the running one; otherwise, as root on Debian, install
+# docker.io and start dockerd in the background with its log in the cache dir.
+ensure_engine() {
+  docker info >/dev/null 2>&1 && return 0
+  [ "$(id -u)" -eq 0 ] || die "no Docker engine answers and we are not root: start one (or add yourself to the docker group)"
+  apt_install docker.io
+  if ! docker info >/dev/null 2>&1; then
+    log "starting dockerd (log: $MLOPS_CACHE_DIR/dockerd.log)"
+    nohup dockerd >"$MLOPS_CACHE_DIR/dockerd.log" 2>&1 &
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+    docker info >/dev/null 2>&1 || { tail -20 "$MLOPS_CACHE_DIR/dockerd.log" >&2; die "dockerd did not come up"; }
+  fi
+}
+
+# systemd base images, built with debootstrap + docker import, cached by tag.
+ensure_images() {
+  local pair ver suite dir
+  for pair in $MLOPS_DEBIAN_RELEASES; do
+    ver="${pair%%:*}"; suite="${pair#*:}"
+    docker image inspect "$MLOPS_IMAGE_PREFIX:$ver" >/dev/null 2>&1 && continue
+    apt_install debootstrap
+    dir="$(mktemp -d "$MLOPS_CACHE_DIR/rootfs-$suite.XXXX")"
+    log "building base image $MLOPS_IMAGE_PREFIX:$ver (debootstrap $suite)"
+    as_root debootstrap --variant=minbase \
+      --include=systemd,systemd-sysv,python3,sudo,ca-certificates,curl,gnupg,iproute2 \
+      "$suite" "$dir" >"$MLOPS_CACHE_DIR/debootstrap-$suite.log" 2>&1 \
+      || { tail -20 "$MLOPS_CACHE_DIR/debootstrap-$suite.log" >&2; die "debootstrap $suite failed"; }
+    # No getty/console units in a container; keep the journal in memory.
+    as_root rm -f "$dir"/etc/systemd/system/getty.target.wants/* "$dir"/etc/machine-id
+    as_root touch "$dir/etc/machine-id"
+    as_root tar -C "$dir" -c . | docker import \
+      -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' \
+      - "$MLOPS_IMAGE_PREFIX:$ver" >/dev/null
+    as_root rm -rf "$dir"
+  done
+}
+
+# Fill the artifact mirror for the pinned versions (download or build).
+ensure_mirror() {
+  python3 "$MLOPS_ROOT/tools/mirror.py" --mirror "$MLOPS_MIRROR_DIR" "$@"
+}
+
+# Serve the mirror over HTTP where containers reach it (the engine's bridge
+# gateway); sets MLOPS_ARTIFACT_MIRROR. A server this call starts is stopped
+# by stop_mirror (callers run it on exit).
+serve_mirror() {
+  local gw url
+  gw="$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)"
+  gw="${gw:-172.17.0.1}"
+  url="http://$gw:$MLOPS_MIRROR_PORT"
+  if ! curl -fsS -o /dev/null "$url/versions.json" 2>/dev/null; then
+    python3 -m http.server --bind "$gw" --directory "$MLOPS_MIRROR_DIR" "$MLOPS_MIRROR_PORT" \
+      >"$MLOPS_CACHE_DIR/mirror-http.log" 2>&1 &
+    MLOPS_MIRROR_PID=$!
+    for _ in $(seq 1 40); do curl -fsS -o /dev/null "$url/versions.json" 2>/dev/null && break; sleep 0.25; done
+  fi
+  curl -fsS -o /dev/null "$url/versions.json" || die "mirror at $url does not answer"
+  export MLOPS_ARTIFACT_MIRROR="$url"
+}
+
+stop_mirror() {
+  if [ -n "${MLOPS_MIRROR_PID:-}" ]; then kill "$MLOPS_MIRROR_PID" 2>/dev/null || true; fi
+}

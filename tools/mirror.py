@@ -1,0 +1,471 @@
+#!/usr/bin/env python3
+"""Fill an artifact mirror with the release archives of the pinned versions.
+
+Layout (the same one the roles expect behind ``mlops_artifact_mirror``)::
+
+    <mirror>/<program>/<version>/<upstream archive name>
+    <mirror>/<program>/<version>/<upstream checksum file name>
+
+For each program and version the tool uses, in this order:
+
+1. the finished archive from the cache (``$MLOPS_CACHE_DIR/artifacts/<program>/<version>/<arch>``),
+   unless the build recipe changed since it was made;
+2. the upstream release archive, when the upstream site answers (checked
+   against the upstream checksum file);
+3. a build of the same release from source with Go through the Go module
+   proxy, packaged in the upstream archive layout with the upstream checksum
+   file name.
+
+Progress goes to stderr as ``[program version] step (elapsed)``. A failed build
+stops with the program, version, step and the last lines of its log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import gzip
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CACHE = Path(
+    os.environ.get("MLOPS_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mlops-stack"
+)
+# Bump to invalidate every cached build (packaging logic changed).
+PACKAGING_REVISION = "2"
+
+
+class BuildError(Exception):
+    def __init__(self, name: str, version: str, step: str, detail: str, log: Path | None = None):
+        self.name, self.version, self.step, self.detail, self.log = name, version, step, detail, log
+        super().__init__(f"{name} {version}: {step} failed: {detail}")
+
+    def report(self) -> str:
+        lines = [f"mirror: {self.name} {self.version}: step '{self.step}' failed: {self.detail}"]
+        if self.log and self.log.exists():
+            tail = self.log.read_text(errors="replace").splitlines()[-40:]
+            lines.append(f"--- last {len(tail)} lines of {self.log} ---")
+            lines.extend(tail)
+        return "\n".join(lines)
+
+
+@dataclass
+class GoBinary:
+    package: str  # package path inside the module, e.g. "." or "./cmd/promtool"
+    output: str  # file name in the archive
+
+
+@dataclass
+class Recipe:
+    """How to obtain one program: upstream names, and how to build it."""
+
+    name: str
+    upstream_url: str  # directory URL, {version} substituted
+    archive: str  # upstream archive file name pattern ({version}, {arch})
+    checksums: str  # upstream checksum file name pattern
+    archive_dir: str  # top-level folder inside the archive
+    module: str  # Go module path
+    module_version: str  # Go module version pattern ({version})
+    binaries: list[GoBinary]
+    extra_files: dict[str, str] = field(default_factory=dict)  # archive name -> source path
+    tags: str = "netgo"
+    cgo: bool = False
+    ldflags: str = ""  # {version}, {revision}, {date} substituted
+
+    def fmt(self, pattern: str, version: str, arch: str) -> str:
+        return pattern.format(version=version, arch=arch)
+
+    def fingerprint(self) -> str:
+        data = json.dumps(
+            [
+                PACKAGING_REVISION,
+                self.module,
+                self.module_version,
+                [b.__dict__ for b in self.binaries],
+                self.extra_files,
+                self.tags,
+                self.cgo,
+                self.ldflags,
+            ],
+            sort_keys=True,
+        )
+        return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+PROM_VERSION_LDFLAGS = (
+    "-s -w"
+    " -X github.com/prometheus/common/version.Version={version}"
+    " -X github.com/prometheus/common/version.Revision={revision}"
+    " -X github.com/prometheus/common/version.Branch=HEAD"
+    " -X github.com/prometheus/common/version.BuildUser=mlops-stack-mirror"
+    " -X github.com/prometheus/common/version.BuildDate={date}"
+)
+
+RECIPES: dict[str, Recipe] = {
+    "pushgateway": Recipe(
+        name="pushgateway",
+        upstream_url="https://github.com/prometheus/pushgateway/releases/download/v{version}/",
+        archive="pushgateway-{version}.linux-{arch}.tar.gz",
+        checksums="sha256sums.txt",
+        archive_dir="pushgateway-{version}.linux-{arch}",
+        module="github.com/prometheus/pushgateway",
+        module_version="v{version}",
+        binaries=[GoBinary(".", "pushgateway")],
+        extra_files={"LICENSE": "LICENSE", "NOTICE": "NOTICE"},
+        ldflags=PROM_VERSION_LDFLAGS,
+    ),
+    "prometheus": Recipe(
+        name="prometheus",
+        upstream_url="https://github.com/prometheus/prometheus/releases/download/v{version}/",
+        archive="prometheus-{version}.linux-{arch}.tar.gz",
+        checksums="sha256sums.txt",
+        archive_dir="prometheus-{version}.linux-{arch}",
+        module="github.com/prometheus/prometheus",
+        # Prometheus 3.x tag v3.N.M is Go module version v0.3NN.M (same commit).
+        module_version="prom3:{version}",
+        binaries=[GoBinary("./cmd/prometheus", "prometheus"), GoBinary("./cmd/promtool", "promtool")],
+        extra_files={
+            "LICENSE": "LICENSE",
+            "NOTICE": "NOTICE",
+            "prometheus.yml": "documentation/examples/prometheus.yml",
+        },
+        ldflags=PROM_VERSION_LDFLAGS,
+    ),
+}
+
+
+def module_version(recipe: Recipe, version: str) -> str:
+    pattern = recipe.module_version
+    if pattern.startswith("prom3:"):
+        major, minor, patch = version.split(".")
+        if major != "3":
+            raise ValueError(f"prometheus {version}: only 3.x releases map to Go module versions")
+        return f"v0.{300 + int(minor)}.{patch}"
+    return pattern.format(version=version)
+
+
+def go_arch() -> str:
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def parse_checksums(text: str) -> dict[str, str]:
+    """Parse a `sha256sum`-style file (``<hash>  <name>`` or ``<hash> *<name>``)."""
+    result = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            result[parts[1].lstrip("*")] = parts[0].lower()
+    return result
+
+
+class Progress:
+    def __init__(self, name: str, version: str):
+        self.prefix = f"[{name} {version}]"
+        self.start = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        print(f"{self.prefix} {message} ({time.monotonic() - self.start:.1f}s)", file=sys.stderr, flush=True)
+
+
+class Artifact:
+    def __init__(self, recipe: Recipe, version: str, arch: str, cache: Path):
+        self.recipe, self.version, self.arch = recipe, version, arch
+        self.archive = recipe.fmt(recipe.archive, version, arch)
+        self.checksums = recipe.fmt(recipe.checksums, version, arch)
+        self.cache_dir = cache / "artifacts" / recipe.name / version / f"linux-{arch}"
+        self.build_dir = cache / "build" / f"{recipe.name}-{version}-{arch}"
+        self.marker = self.cache_dir / "artifact.json"
+        self.progress = Progress(recipe.name, version)
+
+    # -- cache ---------------------------------------------------------------
+    def cached(self) -> bool:
+        if not self.marker.exists():
+            return False
+        meta = json.loads(self.marker.read_text())
+        if meta.get("source") == "build" and meta.get("recipe") != self.recipe.fingerprint():
+            self.progress("build recipe changed since the cached build: rebuilding")
+            return False
+        archive = self.cache_dir / self.archive
+        return archive.exists() and sha256_file(archive) == meta.get("sha256")
+
+    def _store(self, source: str, sha: str) -> None:
+        (self.cache_dir / self.checksums).write_text(f"{sha}  {self.archive}\n")
+        self.marker.write_text(
+            json.dumps(
+                {
+                    "name": self.recipe.name,
+                    "version": self.version,
+                    "arch": self.arch,
+                    "source": source,
+                    "sha256": sha,
+                    "recipe": self.recipe.fingerprint(),
+                    "archive": self.archive,
+                    "checksums": self.checksums,
+                },
+                indent=2,
+            )
+        )
+
+    # -- upstream ------------------------------------------------------------
+    def try_upstream(self, timeout: float) -> bool:
+        base = self.recipe.fmt(self.recipe.upstream_url, self.version, self.arch)
+        try:
+            with urllib.request.urlopen(base + self.checksums, timeout=timeout) as resp:
+                sums = parse_checksums(resp.read().decode())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            self.progress(f"upstream not reachable ({getattr(exc, 'reason', exc)}): building from source")
+            return False
+        expected = sums.get(self.archive)
+        if not expected:
+            raise BuildError(
+                self.recipe.name, self.version, "download", f"{self.checksums} upstream lists no {self.archive}"
+            )
+        self.progress(f"downloading {base}{self.archive}")
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        target = self.cache_dir / self.archive
+        with urllib.request.urlopen(base + self.archive, timeout=timeout * 30) as resp, target.open("wb") as out:
+            shutil.copyfileobj(resp, out)
+        actual = sha256_file(target)
+        if actual != expected:
+            target.unlink()
+            raise BuildError(
+                self.recipe.name,
+                self.version,
+                "verify",
+                f"{self.archive}: sha256 {actual} does not match upstream {self.checksums} ({expected})",
+            )
+        self._store("upstream", actual)
+        return True
+
+    # -- source build ----------------------------------------------------------
+    def _run(self, step: str, cmd: list[str], log: Path, cwd: Path | None = None, env: dict | None = None) -> str:
+        self.progress(step)
+        with log.open("a") as fh:
+            fh.write(f"\n$ {' '.join(cmd)}\n")
+            fh.flush()
+            proc = subprocess.run(cmd, check=False, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=fh, text=True)
+            fh.write(proc.stdout)
+        if proc.returncode != 0:
+            raise BuildError(self.recipe.name, self.version, step, f"exit status {proc.returncode}", log)
+        return proc.stdout
+
+    def build(self) -> None:
+        recipe, version = self.recipe, self.version
+        if not shutil.which("go"):
+            raise BuildError(recipe.name, version, "build", "upstream is unreachable and no Go toolchain is installed")
+        shutil.rmtree(self.build_dir, ignore_errors=True)
+        self.build_dir.mkdir(parents=True)
+        log = self.build_dir / "build.log"
+        env = dict(
+            os.environ,
+            GOFLAGS="-modcacherw",
+            GOWORK="off",
+            GOTOOLCHAIN="auto",
+            CGO_ENABLED="1" if recipe.cgo else "0",
+            GOOS="linux",
+            GOARCH=self.arch,
+        )
+        modver = module_version(recipe, version)
+        info = json.loads(
+            self._run(
+                "go mod download",
+                ["go", "mod", "download", "-json", f"{recipe.module}@{modver}"],
+                log,
+                cwd=self.build_dir,
+                env=env,
+            )
+        )
+        if info.get("Error"):
+            raise BuildError(recipe.name, version, "go mod download", info["Error"], log)
+        listing = json.loads(
+            self._run(
+                "go list -m",
+                ["go", "list", "-m", "-json", f"{recipe.module}@{modver}"],
+                log,
+                cwd=self.build_dir,
+                env=env,
+            )
+        )
+        revision = (info.get("Origin") or listing.get("Origin") or {}).get("Hash", "unknown")
+        # The release's commit time: build date and archive mtimes (reproducible).
+        released = time.strptime(listing.get("Time", "1970-01-01T00:00:00Z")[:19], "%Y-%m-%dT%H:%M:%S")
+        date = time.strftime("%Y%m%d-%H:%M:%S", released)
+        src = self.build_dir / "src"
+        self.progress(f"copying module source {recipe.module}@{modver} (commit {revision[:12]})")
+        shutil.copytree(info["Dir"], src)
+        for path in src.rglob("*"):
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o200)
+        out = self.build_dir / "out"
+        out.mkdir()
+        ldflags = recipe.ldflags.format(version=version, revision=revision, date=date)
+        for binary in recipe.binaries:
+            self._run(
+                f"go build {binary.output}",
+                [
+                    "go",
+                    "build",
+                    "-mod=mod",
+                    "-trimpath",
+                    "-tags",
+                    recipe.tags,
+                    "-ldflags",
+                    ldflags,
+                    "-o",
+                    str(out / binary.output),
+                    binary.package,
+                ],
+                log,
+                cwd=src,
+                env=env,
+            )
+        self.progress("packaging in the upstream archive layout")
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        target = self.cache_dir / self.archive
+        top = recipe.fmt(recipe.archive_dir, version, self.arch)
+        members = [(binary.output, out / binary.output, 0o755) for binary in recipe.binaries]
+        members += [(name, src / path, 0o644) for name, path in recipe.extra_files.items()]
+        write_tar(target, top, sorted(members), mtime=calendar.timegm(released))
+        self._store("build", sha256_file(target))
+        shutil.rmtree(self.build_dir, ignore_errors=True)
+
+    # -- publish -------------------------------------------------------------
+    def publish(self, mirror: Path) -> dict:
+        dest = mirror / self.recipe.name / self.version
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in (self.archive, self.checksums):
+            src, dst = self.cache_dir / name, dest / name
+            if dst.exists() and dst.stat().st_ino == src.stat().st_ino:
+                continue
+            dst.unlink(missing_ok=True)
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+        meta = json.loads(self.marker.read_text())
+        self.progress(f"ready: {dest / self.archive} (sha256 {meta['sha256'][:16]}..., {meta['source']})")
+        return meta
+
+
+def write_tar(target: Path, top: str, members: list[tuple[str, Path, int]], mtime: int) -> None:
+    """A reproducible .tar.gz: fixed owner, mode and mtime, sorted members."""
+    tmp = target.with_suffix(".tmp")
+    with (
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=mtime) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+
+        def add(name: str, data: bytes | None, mode: int) -> None:
+            info = tarfile.TarInfo(name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "root", "root"
+            info.mode = mode
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+        add(top, None, 0o755)
+        for name, path, mode in members:
+            add(f"{top}/{name}", path.read_bytes(), mode)
+    tmp.replace(target)
+
+
+def load_pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if ":" in line and not line.startswith("-"):
+            key, value = line.split(":", 1)
+            pins[key.strip()] = value.strip().strip("'\"")
+    return pins
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mirror", type=Path, required=True, help="mirror directory to fill")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="cache directory (default: %(default)s)")
+    parser.add_argument("--versions", type=Path, default=ROOT / "versions.yml", help="pinned versions file")
+    parser.add_argument("--arch", default=go_arch(), help="target architecture (default: %(default)s)")
+    parser.add_argument("--only", action="append", default=[], metavar="PROGRAM", help="limit to these programs")
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="PROGRAM=VERSION",
+        help="also provide this version (e.g. the previous release, for upgrade tests)",
+    )
+    parser.add_argument("--offline", action="store_true", help="never try the upstream site")
+    parser.add_argument("--timeout", type=float, default=10.0, help="upstream connect timeout in seconds")
+    args = parser.parse_args(argv)
+
+    pins = load_pins(args.versions)
+    wanted: list[tuple[str, str]] = []
+    for name, version in pins.items():
+        if name not in RECIPES:
+            print(f"mirror: {name}: no recipe yet, skipped", file=sys.stderr)
+            continue
+        if not args.only or name in args.only:
+            wanted.append((name, version))
+    for item in args.extra:
+        name, _, version = item.partition("=")
+        if name not in RECIPES or not version:
+            parser.error(f"--extra {item!r}: expected PROGRAM=VERSION with PROGRAM one of {', '.join(RECIPES)}")
+        wanted.append((name, version))
+
+    index = {}
+    start = time.monotonic()
+    try:
+        for name, version in wanted:
+            artifact = Artifact(RECIPES[name], version, args.arch, args.cache)
+            if artifact.cached():
+                artifact.progress("cached")
+            elif args.offline or not artifact.try_upstream(args.timeout):
+                artifact.build()
+            index.setdefault(name, {})[version] = artifact.publish(args.mirror)
+    except BuildError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    # versions.json: what this mirror holds (also the mirror's health probe).
+    existing = {}
+    index_file = args.mirror / "versions.json"
+    if index_file.exists():
+        existing = json.loads(index_file.read_text())
+    for name, versions in index.items():
+        existing.setdefault(name, {}).update(versions)
+    with tempfile.NamedTemporaryFile("w", dir=args.mirror, delete=False) as tmp:
+        json.dump(existing, tmp, indent=2, sort_keys=True)
+    Path(tmp.name).chmod(0o644)
+    Path(tmp.name).replace(index_file)
+    elapsed = time.monotonic() - start
+    print(f"mirror: {len(wanted)} artifact(s) ready in {args.mirror} ({elapsed:.1f}s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
