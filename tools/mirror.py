@@ -38,6 +38,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +85,14 @@ class Recipe:
     extra_files: dict[str, str] = field(default_factory=dict)  # archive name -> source path
     tags: str = "netgo"
     cgo: bool = False
-    ldflags: str = ""  # {version}, {revision}, {date} substituted
+    ldflags: str = ""  # {version}, {revision}, {date}, {date_rfc3339} substituted
+    # Nested modules (subfolders with their own go.mod, left out of the root
+    # module's zip) that the root go.mod replaces with ./<subfolder>. Each is
+    # fetched at the release commit when the proxy serves that, else at the
+    # version given here for the release, else at the version the root go.mod
+    # requires; artifact.json records which.
+    nested: list[str] = field(default_factory=list)
+    nested_versions: dict[str, dict[str, str]] = field(default_factory=dict)  # release -> {subfolder: version}
 
     def fmt(self, pattern: str, version: str, arch: str) -> str:
         return pattern.format(version=version, arch=arch)
@@ -100,11 +108,15 @@ class Recipe:
                 self.tags,
                 self.cgo,
                 self.ldflags,
+                self.nested,
+                self.nested_versions,
             ],
             sort_keys=True,
         )
         return hashlib.sha256(data.encode()).hexdigest()[:16]
 
+
+HASHICORP_LICENSE = {"LICENSE.txt": "LICENSE"}
 
 PROM_VERSION_LDFLAGS = (
     "-s -w"
@@ -144,6 +156,45 @@ RECIPES: dict[str, Recipe] = {
             "prometheus.yml": "documentation/examples/prometheus.yml",
         },
         ldflags=PROM_VERSION_LDFLAGS,
+    ),
+    "consul": Recipe(
+        name="consul",
+        upstream_url="https://releases.hashicorp.com/consul/{version}/",
+        archive="consul_{version}_linux_{arch}.zip",
+        checksums="consul_{version}_SHA256SUMS",
+        archive_dir="",
+        module="github.com/hashicorp/consul",
+        module_version="v{version}",
+        binaries=[GoBinary(".", "consul")],
+        extra_files=HASHICORP_LICENSE,
+        tags="",
+        ldflags="-s -w -X github.com/hashicorp/consul/version.GitCommit={revision}"
+        " -X github.com/hashicorp/consul/version.BuildDate={date_rfc3339}",
+        nested=["api", "envoyextensions", "proto-public", "sdk", "troubleshoot"],
+        # The proxy here refuses nested modules at a release commit; these are
+        # the tagged versions nearest before the release that carry what the
+        # release's own folders carry (the go.mod requires older ones).
+        nested_versions={"1.22.7": {"api": "v1.34.1"}},
+    ),
+    "nomad": Recipe(
+        name="nomad",
+        upstream_url="https://releases.hashicorp.com/nomad/{version}/",
+        archive="nomad_{version}_linux_{arch}.zip",
+        checksums="nomad_{version}_SHA256SUMS",
+        archive_dir="",
+        module="github.com/hashicorp/nomad",
+        module_version="v{version}",
+        binaries=[GoBinary(".", "nomad")],
+        extra_files=HASHICORP_LICENSE,
+        # The release tags carry the generated UI bindata.
+        tags="ui release",
+        cgo=True,
+        ldflags="-s -w -X github.com/hashicorp/nomad/version.GitCommit={revision}"
+        " -X github.com/hashicorp/nomad/version.BuildDate={date_rfc3339}",
+        nested=["api"],
+        # nomad/api has no tags, and the proxy here refuses it at the release
+        # commit: the nearest snapshot it serves after the release.
+        nested_versions={"1.11.3": {"api": "v0.0.0-20260324203407-b27b0c2e019a"}},
     ),
 }
 
@@ -199,6 +250,7 @@ class Artifact:
         self.build_dir = cache / "build" / f"{recipe.name}-{version}-{arch}"
         self.marker = self.cache_dir / "artifact.json"
         self.progress = Progress(recipe.name, version)
+        self.nested_used: dict[str, str] = {}
 
     # -- cache ---------------------------------------------------------------
     def cached(self) -> bool:
@@ -213,6 +265,7 @@ class Artifact:
 
     def _store(self, source: str, sha: str) -> None:
         (self.cache_dir / self.checksums).write_text(f"{sha}  {self.archive}\n")
+        extra = {"nested_modules": self.nested_used} if self.nested_used else {}
         self.marker.write_text(
             json.dumps(
                 {
@@ -224,6 +277,7 @@ class Artifact:
                     "recipe": self.recipe.fingerprint(),
                     "archive": self.archive,
                     "checksums": self.checksums,
+                    **extra,
                 },
                 indent=2,
             )
@@ -316,12 +370,15 @@ class Artifact:
         src = self.build_dir / "src"
         self.progress(f"copying module source {recipe.module}@{modver} (commit {revision[:12]})")
         shutil.copytree(info["Dir"], src)
+        self.nested_used = {sub: self._fetch_nested(sub, src, revision, log, env) for sub in recipe.nested}
         for path in src.rglob("*"):
             if not path.is_symlink():
                 path.chmod(path.stat().st_mode | 0o200)
         out = self.build_dir / "out"
         out.mkdir()
-        ldflags = recipe.ldflags.format(version=version, revision=revision, date=date)
+        ldflags = recipe.ldflags.format(
+            version=version, revision=revision, date=date, date_rfc3339=time.strftime("%Y-%m-%dT%H:%M:%SZ", released)
+        )
         for binary in recipe.binaries:
             self._run(
                 f"go build {binary.output}",
@@ -348,9 +405,42 @@ class Artifact:
         top = recipe.fmt(recipe.archive_dir, version, self.arch)
         members = [(binary.output, out / binary.output, 0o755) for binary in recipe.binaries]
         members += [(name, src / path, 0o644) for name, path in recipe.extra_files.items()]
-        write_tar(target, top, sorted(members), mtime=calendar.timegm(released))
+        if self.archive.endswith(".zip"):
+            write_zip(target, sorted(members), released)
+        else:
+            write_tar(target, top, sorted(members), mtime=calendar.timegm(released))
         self._store("build", sha256_file(target))
         shutil.rmtree(self.build_dir, ignore_errors=True)
+
+    def _fetch_nested(self, sub: str, src: Path, revision: str, log: Path, env: dict) -> str:
+        """Put back nested module <sub> (not in the root module's zip); returns the version used."""
+        module = f"{self.recipe.module}/{sub}"
+        required = ""
+        for line in (src / "go.mod").read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and "=>" not in parts and parts[0] in (module, "require") and module in parts:
+                required = parts[parts.index(module) + 1]
+        candidates = [revision] if revision != "unknown" else []
+        candidates += [self.recipe.nested_versions.get(self.version, {}).get(sub, ""), required]
+        tried = []
+        for candidate in filter(None, dict.fromkeys(candidates)):
+            proc = subprocess.run(
+                ["go", "mod", "download", "-json", f"{module}@{candidate}"],
+                check=False,
+                cwd=self.build_dir,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            info = json.loads(proc.stdout or "{}")
+            if proc.returncode == 0 and not info.get("Error"):
+                shutil.rmtree(src / sub, ignore_errors=True)
+                shutil.copytree(info["Dir"], src / sub)
+                self.progress(f"nested module {sub} at {info['Version']}")
+                return info["Version"]
+            tried.append(f"{candidate}: {info.get('Error') or proc.stderr.strip()[-200:]}")
+        detail = "; ".join(tried) or "no candidate"
+        raise BuildError(self.recipe.name, self.version, f"nested module {sub}", detail, log)
 
     # -- publish -------------------------------------------------------------
     def publish(self, mirror: Path) -> dict:
@@ -393,6 +483,19 @@ def write_tar(target: Path, top: str, members: list[tuple[str, Path, int]], mtim
         add(top, None, 0o755)
         for name, path, mode in members:
             add(f"{top}/{name}", path.read_bytes(), mode)
+    tmp.replace(target)
+
+
+def write_zip(target: Path, members: list[tuple[str, Path, int]], when: time.struct_time) -> None:
+    """A reproducible .zip with the members at its root, as HashiCorp ships them."""
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, path, mode in members:
+            info = zipfile.ZipInfo(name, date_time=tuple(when[:6]))
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, so the mode is honoured by unzip
+            zf.writestr(info, path.read_bytes())
     tmp.replace(target)
 
 

@@ -1,8 +1,11 @@
 """Fixtures for integration tests against real programs (see programs.py)."""
 
+import json
+import os
+
 import pytest
 
-from programs import Program
+from programs import Program, free_port, unpack, verified_archive
 
 
 @pytest.fixture
@@ -10,8 +13,8 @@ def run_program(tmp_path, request):
     """Start real programs; stop them after the test; print their logs if it failed."""
     started: list[Program] = []
 
-    def start(name: str, argv: list[str], health_url: str, env: dict | None = None, timeout: float = 60) -> Program:
-        program = Program(name, argv, health_url, tmp_path, env)
+    def start(name, argv, health_url, env=None, timeout=60, ready=None) -> Program:
+        program = Program(name, argv, health_url, tmp_path, env, ready)
         started.append(program)
         return program.start(timeout)
 
@@ -28,3 +31,41 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def consul_dev(run_program, tmp_path):
+    """`consul agent -dev` from the mirror on free loopback ports; yields its HTTP address."""
+    folder = unpack(verified_archive("consul"), tmp_path / "consul")
+    http_port = free_port()
+    argv = [
+        str(folder / "consul"), "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1", "-log-level=warn",
+        f"-http-port={http_port}", f"-server-port={free_port()}", f"-serf-lan-port={free_port()}",
+        f"-serf-wan-port={free_port()}", f"-grpc-port={free_port()}", "-grpc-tls-port=-1", "-dns-port=-1",
+    ]  # fmt: skip
+    base = f"http://127.0.0.1:{http_port}"
+    run_program("consul", argv, f"{base}/v1/status/leader", ready=lambda body: json.loads(body) != "")
+    return base
+
+
+@pytest.fixture
+def nomad_dev(run_program, tmp_path):
+    """`nomad agent -dev` (server and client) from the mirror on free loopback ports."""
+    folder = unpack(verified_archive("nomad"), tmp_path / "nomad")
+    http_port = free_port()
+    config = tmp_path / "nomad.hcl"
+    config.write_text(
+        'bind_addr = "127.0.0.1"\n'
+        f"ports {{\n  http = {http_port}\n  rpc = {free_port()}\n  serf = {free_port()}\n}}\n"
+        # No Consul here: keep the agent from looking for one.
+        'consul {\n  address = "127.0.0.1:1"\n  auto_advertise = false\n'
+        "  server_auto_join = false\n  client_auto_join = false\n}\n"
+        # Not in a cloud: skip the metadata probes (each waits for a timeout).
+        'client {\n  options = {\n    "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"\n  }\n}\n'
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    argv = [str(folder / "nomad"), "agent", "-dev", f"-config={config}", "-log-level=WARN"]
+    # A CA bundle for the AWS SDK in the environment breaks its metadata client.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    run_program("nomad", argv, f"{base}/v1/status/leader", env=env, ready=lambda body: json.loads(body) != "")
+    return base

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,8 +73,17 @@ def unpack(archive: Path, dest: Path) -> Path:
 class Program:
     """A real program started as a child process, waited on until healthy."""
 
-    def __init__(self, name: str, argv: list[str], health_url: str, workdir: Path, env: dict | None = None):
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        health_url: str,
+        workdir: Path,
+        env: dict | None = None,
+        ready: Callable[[bytes], bool] | None = None,
+    ):
         self.name, self.argv, self.health_url, self.workdir = name, argv, health_url, workdir
+        self.ready = ready or (lambda body: True)
         self.log_path = workdir / f"{name}.log"
         self.env = env
         self.proc: subprocess.Popen | None = None
@@ -89,7 +99,7 @@ class Program:
                 raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
             try:
                 with urllib.request.urlopen(self.health_url, timeout=2) as resp:
-                    if resp.status == 200:
+                    if resp.status == 200 and self.ready(resp.read()):
                         return self
             except (urllib.error.URLError, OSError):
                 pass

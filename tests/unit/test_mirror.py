@@ -89,3 +89,30 @@ def test_role_and_mirror_agree_on_the_archive_name(program):
     name = name.replace("{arch}", arch)
     recipe = mirror.RECIPES[program]
     assert name == recipe.fmt(recipe.archive, "9.8.7", "amd64")
+
+
+def test_write_zip_is_reproducible_with_members_at_the_root(tmp_path):
+    import time
+    import zipfile
+
+    binary = tmp_path / "consul"
+    binary.write_bytes(b"\x7fELF fake payload for packaging only")
+    license_file = tmp_path / "LICENSE"
+    license_file.write_text("license\n")
+    members = [("LICENSE.txt", license_file, 0o644), ("consul", binary, 0o755)]
+    when = time.gmtime(1_700_000_000)
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    mirror.write_zip(first, members, when)
+    mirror.write_zip(second, members, when)
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as zf:
+        assert zf.namelist() == ["LICENSE.txt", "consul"]
+        assert (zf.getinfo("consul").external_attr >> 16) & 0o777 == 0o755
+
+
+def test_hashicorp_recipes_use_upstream_names():
+    consul, nomad = mirror.RECIPES["consul"], mirror.RECIPES["nomad"]
+    assert consul.fmt(consul.archive, "1.22.7", "amd64") == "consul_1.22.7_linux_amd64.zip"
+    assert consul.fmt(consul.checksums, "1.22.7", "amd64") == "consul_1.22.7_SHA256SUMS"
+    assert nomad.fmt(nomad.archive, "1.11.3", "arm64") == "nomad_1.11.3_linux_arm64.zip"
+    assert "api" in nomad.nested and "api" in consul.nested
