@@ -63,24 +63,28 @@ ensure_engine() {
   fi
 }
 
-# systemd base images, built with debootstrap + docker import, cached by tag.
+# systemd base images, built with debootstrap + docker import, cached by tag
+# and rebuilt when the package list below changes (image label).
+MLOPS_IMAGE_PACKAGES="systemd,systemd-sysv,python3,python3-apt,sudo,ca-certificates,curl,gnupg,iproute2"
 ensure_images() {
-  local pair ver suite dir
+  local pair ver suite dir recipe
+  recipe="$(printf '%s' "$MLOPS_IMAGE_PACKAGES" | sha256sum | cut -c1-12)"
   for pair in $MLOPS_DEBIAN_RELEASES; do
     ver="${pair%%:*}"; suite="${pair#*:}"
-    docker image inspect "$MLOPS_IMAGE_PREFIX:$ver" >/dev/null 2>&1 && continue
+    if [ "$(docker image inspect -f '{{ index .Config.Labels "mlops.stack/recipe" }}' "$MLOPS_IMAGE_PREFIX:$ver" 2>/dev/null)" = "$recipe" ]; then
+      continue
+    fi
     apt_install debootstrap
     dir="$(mktemp -d "$MLOPS_CACHE_DIR/rootfs-$suite.XXXX")"
     log "building base image $MLOPS_IMAGE_PREFIX:$ver (debootstrap $suite)"
-    as_root debootstrap --variant=minbase \
-      --include=systemd,systemd-sysv,python3,sudo,ca-certificates,curl,gnupg,iproute2 \
+    as_root debootstrap --variant=minbase --include="$MLOPS_IMAGE_PACKAGES" \
       "$suite" "$dir" >"$MLOPS_CACHE_DIR/debootstrap-$suite.log" 2>&1 \
-      || { tail -20 "$MLOPS_CACHE_DIR/debootstrap-$suite.log" >&2; die "debootstrap $suite failed"; }
-    # No getty/console units in a container; keep the journal in memory.
+      || { tail -20 "$MLOPS_CACHE_DIR/debootstrap-$suite.log" >&2; as_root rm -rf "$dir"; die "debootstrap $suite failed"; }
+    # No getty/console units in a container; a fresh machine-id per container.
     as_root rm -f "$dir"/etc/systemd/system/getty.target.wants/* "$dir"/etc/machine-id
     as_root touch "$dir/etc/machine-id"
     as_root tar -C "$dir" -c . | docker import \
-      -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' \
+      -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' -c "LABEL mlops.stack/recipe=$recipe" \
       - "$MLOPS_IMAGE_PREFIX:$ver" >/dev/null
     as_root rm -rf "$dir"
   done
