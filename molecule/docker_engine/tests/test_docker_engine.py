@@ -19,6 +19,12 @@ def test_daemon_json_rotates_container_logs(host):
     assert host.check_output("docker info --format '{{.LoggingDriver}}'") == "json-file"
 
 
+def test_further_daemon_options_apply(host):
+    # docker_engine_daemon_options from the Molecule base config.
+    assert json.loads(host.file("/etc/docker/daemon.json").content_string)["bip"] == "10.213.0.1/24"
+    assert "inet 10.213.0.1/24" in host.check_output("ip -4 addr show docker0")
+
+
 def test_runs_a_container_with_rotated_logs(host):
     assert host.check_output(f"docker run --rm {IMAGE} echo hello-from-container") == "hello-from-container"
     host.run("docker rm -f mlops-log-probe")

@@ -1,0 +1,122 @@
+"""A secure single-node Nomad (server and client) that runs a real Docker job."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+API = "https://127.0.0.1:4646"
+TLS = "/etc/nomad.d/tls"
+CERTS = f"--cacert {TLS}/ca.crt --cert {TLS}/agent.crt --key {TLS}/agent.key"
+
+
+def secrets(host) -> Path:
+    region = {"mlops-nomad-debian12": "r12", "mlops-nomad-debian13": "r13"}[host.backend.get_hostname()]
+    return Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory" / ".secrets" / "nomad" / region
+
+
+def token(host) -> str:
+    path = secrets(host) / "management.token"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    return path.read_text().strip()
+
+
+def api(host, path, tok=True):
+    header = f"-H 'X-Nomad-Token: {token(host)}'" if tok else ""
+    return json.loads(host.check_output(f"curl -fsS {CERTS} {header} {API}{path}"))
+
+
+def nomad(host, args):
+    env = (
+        f"NOMAD_ADDR={API} NOMAD_CACERT={TLS}/ca.crt NOMAD_CLIENT_CERT={TLS}/agent.crt "
+        f"NOMAD_CLIENT_KEY={TLS}/agent.key NOMAD_TOKEN={token(host)}"
+    )
+    return host.run(f"env {env} nomad {args}")
+
+
+def test_agent_runs_as_root_client_under_systemd(host):
+    service = host.service("nomad")
+    assert service.is_running and service.is_enabled
+    unit = host.file("/etc/systemd/system/nomad.service").content_string
+    assert "KillMode=process" in unit
+
+
+def test_has_a_leader(host):
+    leader = api(host, "/v1/status/leader", tok=False)
+    assert leader.endswith(":4647")
+
+
+def test_anonymous_is_denied_and_the_token_works(host):
+    anonymous = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' {CERTS} {API}/v1/jobs")
+    assert anonymous.stdout == "403"
+    assert isinstance(api(host, "/v1/jobs"), list)
+
+
+def test_gossip_is_encrypted(host):
+    keys = api(host, "/v1/agent/keyring/list")
+    assert len(keys["Keys"]) == 1
+
+
+def test_https_requires_a_client_certificate(host):
+    without = host.run(f"curl -s --cacert {TLS}/ca.crt {API}/v1/status/leader")
+    assert without.rc != 0
+    assert api(host, "/v1/status/leader", tok=False)
+
+
+def test_node_is_ready_with_class_meta_volume_and_a_healthy_docker_driver(host):
+    nodes = api(host, "/v1/nodes")
+    assert len(nodes) == 1 and nodes[0]["Status"] == "ready"
+    node = api(host, f"/v1/node/{nodes[0]['ID']}")
+    assert node["NodeClass"] == "training"
+    assert node["Meta"]["purpose"] == "molecule"
+    assert node["HostVolumes"]["datasets"]["ReadOnly"] is True
+    docker = node["Drivers"]["docker"]
+    assert docker["Detected"] and docker["Healthy"], docker
+    assert not node["Drivers"].get("raw_exec", {}).get("Healthy")
+
+
+JOB = """
+job "hello" {
+  type = "batch"
+  group "hello" {
+    task "hello" {
+      driver = "docker"
+      config {
+        image   = "IMAGE"
+        command = "/bin/sh"
+        args    = ["-c", "echo trained on $(nproc) cpus"]
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}
+"""
+
+
+def test_runs_a_real_container_job(host):
+    image = (os.environ.get("MLOPS_IMAGE_PREFIX") or "mlops-stack/debian") + ":12"
+    host.run(f"cat > /tmp/hello.nomad.hcl <<'EOF'\n{JOB.replace('IMAGE', image)}\nEOF")
+    run = nomad(host, "job run /tmp/hello.nomad.hcl")
+    assert run.rc == 0, run.stdout + run.stderr
+    status = None
+    for _ in range(60):
+        allocs = api(host, "/v1/job/hello/allocations")
+        status = [a["ClientStatus"] for a in allocs]
+        if status and status[0] in ("complete", "failed"):
+            break
+        host.run("sleep 1")
+    assert status == ["complete"], allocs
+    logs = nomad(host, f"alloc logs {allocs[0]['ID']} hello")
+    assert "trained on" in logs.stdout
+    nomad(host, "job stop -purge hello")
+
+
+@pytest.mark.parametrize("name", ["management.token", "ca.key", "gossip.seed"])
+def test_controller_secrets_are_private(host, name):
+    path = secrets(host) / name
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
