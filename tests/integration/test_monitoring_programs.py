@@ -46,9 +46,9 @@ def pushgateway(run_program, tmp_path):
 
 
 def test_pushgateway_accepts_and_exposes_a_metric(pushgateway):
-    status, _ = http("POST", f"{pushgateway}/metrics/job/it/instance/a", b"mlops_it_probe 7\n")
+    status, _body = http("POST", f"{pushgateway}/metrics/job/it/instance/a", b"mlops_it_probe 7\n")
     assert status == 200
-    _, body = http("GET", f"{pushgateway}/metrics")
+    body = http("GET", f"{pushgateway}/metrics")[1]
     assert b'mlops_it_probe{instance="a",job="it"} 7' in body
 
 

@@ -40,11 +40,11 @@ def test_nomad_dev_agent_has_a_leader_a_ui_and_a_ready_node(nomad_dev):
     deadline = time.monotonic() + 60
     nodes = []
     while time.monotonic() < deadline:
-        _, body = http("GET", f"{nomad_dev}/v1/nodes")
+        body = http("GET", f"{nomad_dev}/v1/nodes")[1]
         nodes = json.loads(body)
         if nodes and nodes[0]["Status"] == "ready":
             break
         time.sleep(0.5)
     assert nodes and nodes[0]["Status"] == "ready", nodes
-    _, body = http("GET", f"{nomad_dev}/v1/agent/self")
+    body = http("GET", f"{nomad_dev}/v1/agent/self")[1]
     assert json.loads(body)["config"]["Version"]["Version"] == PINS["nomad"]
