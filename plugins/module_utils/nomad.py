@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode
 
@@ -118,3 +119,96 @@ class NomadClient:
 
     def job_path(self, job_id, *rest):
         return "/".join(["job", quote(job_id, safe=""), *rest])
+
+
+TERMINAL = ("complete", "failed", "lost")
+
+
+def failure_events(allocations, limit=5):
+    """The last task events of failed allocations, one line each."""
+    messages = []
+    for alloc in allocations:
+        if alloc.get("ClientStatus") != "failed":
+            continue
+        for task, state in sorted((alloc.get("TaskStates") or {}).items()):
+            for event in (state.get("Events") or [])[-limit:]:
+                text = event.get("DisplayMessage") or event.get("Message") or event.get("Type")
+                messages.append("%s/%s: %s" % (alloc["ID"][:8], task, one_line(text, 300)))
+    return messages
+
+
+def summarize(allocations):
+    return [
+        {"ID": a["ID"], "TaskGroup": a.get("TaskGroup"), "ClientStatus": a.get("ClientStatus")} for a in allocations
+    ]
+
+
+def wait_for(client, job_id, job_type, version, eval_id, deadline):
+    """Wait (until the time.monotonic() deadline) for the outcome of this job version.
+
+    Returns (status, allocations): "successful" for a service job's deployment,
+    "complete" for batch allocations, "running" for a system job without a
+    deployment. Raises RuntimeError with the failed allocations' task events.
+    """
+    started = time.monotonic()
+    while True:
+        if eval_id:
+            evaluation = client.request("GET", "evaluation/%s" % eval_id)
+            failed = evaluation.get("FailedTGAllocs") or {}
+            if failed:
+                groups = ", ".join(
+                    "%s (%s)"
+                    % (g, one_line(json.dumps(m.get("DimensionExhausted") or m.get("ConstraintFiltered") or {}), 200))
+                    for g, m in sorted(failed.items())
+                )
+                raise RuntimeError("allocations of job %s could not be placed: %s" % (job_id, groups))
+        allocations = [
+            a for a in client.request("GET", client.job_path(job_id, "allocations"), query={"all": "true"}) or []
+            if a.get("JobVersion") == version
+        ]  # fmt: skip
+        if job_type == "batch":
+            if allocations and all(a.get("ClientStatus") in TERMINAL for a in allocations):
+                events = failure_events(client_allocs(client, allocations))
+                if events or any(a.get("ClientStatus") != "complete" for a in allocations):
+                    raise RuntimeError("batch job %s failed: %s" % (job_id, "; ".join(events) or "allocation lost"))
+                return "complete", allocations
+        else:
+            deployment = client.request("GET", client.job_path(job_id, "deployment"))
+            if deployment and deployment.get("JobVersion") == version:
+                if deployment["Status"] == "successful":
+                    return "successful", allocations
+                if deployment["Status"] in ("failed", "cancelled"):
+                    events = failure_events(client_allocs(client, allocations))
+                    raise RuntimeError(
+                        "deployment of job %s %s: %s%s"
+                        % (
+                            job_id,
+                            deployment["Status"],
+                            deployment.get("StatusDescription", ""),
+                            (" (" + "; ".join(events) + ")") if events else "",
+                        )
+                    )
+            elif (
+                deployment is None
+                and job_type == "system"
+                and allocations
+                and all(a.get("ClientStatus") == "running" for a in allocations)
+            ):
+                return "running", allocations
+        if time.monotonic() > deadline:
+            events = failure_events(client_allocs(client, allocations))
+            raise RuntimeError(
+                "timed out after %ss waiting for job %s (allocations: %s)%s"
+                % (
+                    int(deadline - started),
+                    job_id,
+                    ", ".join(a.get("ClientStatus", "?") for a in allocations) or "none",
+                    (": " + "; ".join(events)) if events else "",
+                )
+            )
+        time.sleep(1)
+
+
+def client_allocs(client, allocations):
+    """Full allocations (with task states) of the failed ones."""
+    return [client.request("GET", "allocation/%s" % a["ID"]) for a in allocations if a.get("ClientStatus") == "failed"]
