@@ -67,5 +67,14 @@ def nomad_dev(run_program, tmp_path):
     argv = [str(folder / "nomad"), "agent", "-dev", f"-config={config}", "-log-level=WARN"]
     # A CA bundle for the AWS SDK in the environment breaks its metadata client.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    run_program("nomad", argv, f"{base}/v1/status/leader", env=env, ready=lambda body: json.loads(body) != "")
+    # Ready means a leader and a registered, ready node whose Docker driver is healthy: the
+    # leader alone comes first, and a job registered before the node lands is "not placed".
+    run_program("nomad", argv, f"{base}/v1/nodes", env=env, ready=_node_ready)
     return base
+
+
+def _node_ready(body: bytes) -> bool:
+    return any(
+        node["Status"] == "ready" and node.get("Drivers", {}).get("docker", {}).get("Healthy")
+        for node in json.loads(body)
+    )
