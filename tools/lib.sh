@@ -90,6 +90,23 @@ ensure_images() {
   done
 }
 
+# The Debian 12 base image as a `docker save` archive (gzip), for hosts whose
+# own Docker engine has no registry to pull from (the training image's base);
+# cached by image id. Sets MLOPS_BASE_IMAGE_ARCHIVE.
+ensure_image_archive() {
+  local id archive
+  id="$(docker image inspect -f '{{.Id}}' "$MLOPS_IMAGE_PREFIX:12" | cut -d: -f2 | cut -c1-12)"
+  archive="$MLOPS_CACHE_DIR/images/$(basename "$MLOPS_IMAGE_PREFIX")-12-$id.tar.gz"
+  if [ ! -s "$archive" ]; then
+    mkdir -p "$MLOPS_CACHE_DIR/images"
+    rm -f "$MLOPS_CACHE_DIR/images/$(basename "$MLOPS_IMAGE_PREFIX")"-12-*.tar.gz
+    log "saving $MLOPS_IMAGE_PREFIX:12 to $archive"
+    docker save "$MLOPS_IMAGE_PREFIX:12" | gzip -1 >"$archive.tmp" && mv "$archive.tmp" "$archive"
+  fi
+  MLOPS_BASE_IMAGE_ARCHIVE="$archive"
+  export MLOPS_BASE_IMAGE_ARCHIVE
+}
+
 # Fill the artifact mirror for the pinned versions (download or build).
 ensure_mirror() {
   python3 "$MLOPS_ROOT/tools/mirror.py" --mirror "$MLOPS_MIRROR_DIR" "$@"
