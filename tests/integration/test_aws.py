@@ -171,7 +171,7 @@ def test_bad_input_is_refused_before_any_resource(moto_server, aws, settings, ch
     run = playbook(moto_server, "aws_provision", {**settings, "aws_infra_cluster": "badinput", **change})
     assert run.rc != 0, str(run)
     assert not run.changed, str(run)
-    (task, message), *_ = run.failed
+    task, message = run.failed[0]
     assert " : Check " in task, str(run)  # a preflight check of the role
     assert field in message, message
     assert leftovers(aws, "badinput") == {}
@@ -195,9 +195,9 @@ def test_network(provisioned, aws):
         for tier in ("public", "private")
     }  # fmt: skip
     for tier, cidrs in (("public", PUBLIC), ("private", PRIVATE)):
-        assert [c for c, _, _ in by_tier[tier]] == cidrs
-        assert len({zone for _, zone, _ in by_tier[tier]}) == 3, by_tier  # three zones
-        assert not any(public_ip for _, _, public_ip in by_tier[tier])
+        assert [subnet[0] for subnet in by_tier[tier]] == cidrs
+        assert len({subnet[1] for subnet in by_tier[tier]}) == 3, by_tier  # three zones
+        assert not any(subnet[2] for subnet in by_tier[tier])  # no public addresses on launch
     subnet_ids = {s["CidrBlock"]: s["SubnetId"] for s in subnets}
 
     (igw,) = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])[
