@@ -78,3 +78,28 @@ def _node_ready(body: bytes) -> bool:
         node["Status"] == "ready" and node.get("Drivers", {}).get("docker", {}).get("Healthy")
         for node in json.loads(body)
     )
+
+
+@pytest.fixture(scope="module")
+def moto_server(tmp_path_factory, request):
+    """moto's AWS API emulator as a server on loopback; yields its endpoint URL.
+
+    Module-scoped: a test module provisions once and asserts many things.
+    Its environment has no AWS_* settings of this machine (a CA bundle, a
+    profile) and fake credentials, so nothing can reach AWS itself.
+    """
+    import sys
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")  # noqa: S106
+    env["NO_PROXY"] = env["no_proxy"] = ",".join(filter(None, [env.get("no_proxy", ""), "127.0.0.1", "localhost"]))
+    argv = [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    program = Program("moto", argv, f"http://127.0.0.1:{port}/moto-api/", tmp_path_factory.mktemp("moto"), env)
+    program.start(60)
+    yield f"http://127.0.0.1:{port}"
+    program.stop()
+    if request.session.testsfailed:
+        # Its errors, without the access log.
+        errors = [line for line in program.tail(2000).splitlines() if '" 200 -' not in line]
+        print(f"\n--- log of moto ({program.log_path}) ---\n" + "\n".join(errors[-100:]))
