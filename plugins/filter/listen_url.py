@@ -38,7 +38,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-WILDCARDS = ("", "0.0.0.0", "::", "[::]")
+# Listen addresses that mean "every interface" (answered on loopback).
+WILDCARDS = ("", "0.0.0.0", "::", "[::]")  # noqa: S104
 
 
 def listen_url(address, scheme="http"):

@@ -67,7 +67,7 @@ def test_samples_carry_every_epoch_and_one_status():
     by_name = {}
     for name, _help, labels, value in out:
         by_name.setdefault(name, []).append((labels, value))
-    assert [v for _, v in by_name["mlops_training_accuracy"]] == [0.9, 0.95]
+    assert [pair[1] for pair in by_name["mlops_training_accuracy"]] == [0.9, 0.95]
     assert by_name["mlops_training_samples_per_second"] == [({}, 50.0)]
     assert sorted((lbl["status"], v) for lbl, v in by_name["mlops_training_status"]) == [
         ("failed", 0.0), ("running", 0.0), ("succeeded", 1.0),

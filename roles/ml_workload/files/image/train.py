@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Train a small scikit-learn model and push its metrics to the Prometheus Pushgateway.
 
 Settings come from the environment (a Nomad dispatch sets NOMAD_META_*):
