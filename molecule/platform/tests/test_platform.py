@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import time
 import urllib.parse
 from pathlib import Path
@@ -14,6 +15,8 @@ SERVERS = ["e2e-server-1", "e2e-server-2", "e2e-server-3"]
 CLIENTS = ["e2e-client-1", "e2e-client-2"]
 SECRETS = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory" / ".secrets"
 NOMAD = "curl -fsS --cacert /etc/nomad.d/tls/ca.crt https://127.0.0.1:4646"
+# The scenario reaches e2e-client-2 as this user, with sudo (prepare.yml).
+SUDO_USER = "mlops-operator"
 
 
 def token(path):
@@ -113,3 +116,92 @@ def test_the_runs_accuracy_is_in_prometheus_within_60s(host):
 def test_the_job_reads_its_consul_token_from_a_nomad_variable():
     variable = nomad("/v1/var/nomad/jobs/ml-train")
     assert variable["Items"] == {"consul_token": token("consul/dc1/ml-training.token")}
+
+
+def test_the_catalog_holds_the_whole_stack(host):
+    services = consul(host, "/v1/catalog/services")
+    assert {"consul", "nomad", "nomad-client", "pushgateway", "prometheus"} <= set(services), services
+
+
+def test_prometheus_scrapes_every_agent_and_program(host):
+    """up == 1 for every Consul agent, Nomad server and client, the Pushgateway and Prometheus itself."""
+    expected = {
+        "consul-servers": sorted(SERVERS),
+        "consul-clients": sorted([*CLIENTS, "e2e-monitoring-1"]),
+        "nomad-servers": sorted(SERVERS),
+        "nomad-clients": sorted(CLIENTS),
+        "pushgateway": ["e2e-monitoring-1"],
+    }
+
+    def check():
+        up = promql(host, "up")
+        found = {}
+        for series in up:
+            labels = series["metric"]
+            assert series["value"][1] == "1", labels
+            found.setdefault(labels["job"], []).append(labels.get("node", labels["instance"]))
+        for job, nodes in expected.items():
+            assert sorted(found.get(job, [])) == nodes, (job, found)
+        assert len(found["prometheus"]) == 1, found
+
+    eventually(check, timeout=120)
+
+
+# The series each default alert reads; a new alert must be added here.
+ALERT_SERIES = {
+    "TargetDown": ["up"],
+    "ConsulNoLeader": ["consul_server_isLeader"],
+    "NomadNoLeader": ['up{job="nomad-servers"}', "nomad_nomad_autopilot_healthy"],
+    "NomadAllocationsFailing": ["nomad_nomad_job_summary_failed"],
+    "TrainingFailed": ['mlops_training_status{job="training",status="failed"}'],
+    "TrainingMetricsStale": ['push_time_seconds{job="training"}'],
+}
+
+
+def test_every_default_alert_reads_series_that_exist(host):
+    groups = json.loads(host.check_output("curl -fsS http://127.0.0.1:9090/api/v1/rules"))["data"]["groups"]
+    alerts = {rule["name"] for group in groups for rule in group["rules"] if rule["type"] == "alerting"}
+    assert alerts == set(ALERT_SERIES), alerts
+
+    def check():
+        for alert, selectors in ALERT_SERIES.items():
+            for selector in selectors:
+                assert promql(host, selector), f"{alert}: no series for {selector}"
+
+    eventually(check, timeout=120)
+
+
+def test_the_workload_token_is_least_privilege():
+    """Refused on the ACL and node-write endpoints, allowed to dispatch ml-train."""
+    workload = f"-H 'X-Nomad-Token: {token('nomad/global/ml-workload.token')}'"
+    code = f"curl -s -o /dev/null -w '%{{http_code}}' --cacert /etc/nomad.d/tls/ca.crt {workload}"
+    node = nomad("/v1/nodes")[0]["ID"]
+    assert SERVER.check_output(f"{code} https://127.0.0.1:4646/v1/acl/tokens") == "403"
+    policy = json.dumps({"Name": "escalate", "Rules": 'namespace "*" { policy = "write" }'})
+    assert SERVER.check_output(f"{code} -X POST -d '{policy}' https://127.0.0.1:4646/v1/acl/policy/escalate") == "403"
+    eligibility = json.dumps({"NodeID": node, "Eligibility": "ineligible"})
+    node_write = f"{code} -X POST -d '{eligibility}' https://127.0.0.1:4646/v1/node/{node}/eligibility"
+    assert SERVER.check_output(node_write) == "403"
+    assert nomad(f"/v1/node/{node}")["SchedulingEligibility"] == "eligible"
+    dispatch = json.dumps({"Meta": {"MODEL_NAME": "token-check", "TRAINING_EPOCHS": "2"}})
+    run = json.loads(SERVER.check_output(
+        f"{NOMAD}/v1/job/ml-train/dispatch?idempotency_token=verify-token-check {workload} -X POST -d '{dispatch}'"
+    ))
+    assert run["DispatchedJobID"].startswith("ml-train/dispatch-"), run
+
+
+def test_a_host_was_converged_through_sudo_as_an_unprivileged_user():
+    inventory = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
+    answer = subprocess.run(
+        ["ansible-inventory", "-i", str(inventory), "--host", "e2e-client-2"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(answer.stdout)["ansible_user"] == SUDO_USER
+    client = testinfra.get_host("docker://e2e-client-2")
+    assert client.user(SUDO_USER).uid != 0
+    # The converge ran its tasks through sudo as that user.
+    escalations = client.check_output(f"journalctl _COMM=sudo --no-pager | grep -c '{SUDO_USER} : ' || true")
+    assert int(escalations) > 10, escalations
+    assert client.service("nomad").is_running and client.service("docker").is_running

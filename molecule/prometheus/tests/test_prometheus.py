@@ -5,7 +5,14 @@ import time
 import uuid
 
 API = "http://127.0.0.1:9090"
-DEFAULT_ALERTS = {"TargetDown", "ConsulNoLeader", "NomadNoLeader", "NomadAllocationsFailing", "TrainingMetricsStale"}
+DEFAULT_ALERTS = {
+    "TargetDown",
+    "ConsulNoLeader",
+    "NomadNoLeader",
+    "NomadAllocationsFailing",
+    "TrainingFailed",
+    "TrainingMetricsStale",
+}
 
 
 def get(host, path):

@@ -1,0 +1,98 @@
+"""Bad input to site.yml fails in its preflight, with a message naming the setting, before any host is touched.
+
+The inventories here name container hosts that do not exist: the preflight plays run on the
+controller only (checks and the roles' preflight tasks), so any attempt to reach a host would
+fail with a connection error instead of the expected message.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUPS = {"mlops_servers": ["s1", "s2", "s3"], "mlops_clients": ["c1"], "mlops_monitoring": ["m1"]}
+
+
+def inventory(tmp_path, groups=None, extra_vars=None):
+    groups = GROUPS if groups is None else groups
+    children = {g: {"hosts": {h: {} for h in hosts}} for g, hosts in groups.items()}
+    variables = {"ansible_connection": "community.docker.docker", **(extra_vars or {})}
+    data = {"all": {"vars": variables, "children": children}}
+    path = tmp_path / "inventory" / "hosts.yml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def site(inventory_path, *args):
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    run = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory_path), "mlops.stack.site", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return run.returncode, run.stdout + run.stderr
+
+
+def assert_stopped_in_preflight(rc, output, *expected):
+    assert rc != 0, output
+    for text in expected:
+        assert text in output, output
+    # No play after the preflight started, and no host was reached.
+    assert "PLAY [Docker engine" not in output, output
+    assert "UNREACHABLE" not in output and "unreachable=1" not in output, output
+    assert "changed=1" not in output, output
+
+
+WITHOUT_SERVERS = {k: v for k, v in GROUPS.items() if k != "mlops_servers"}
+
+
+@pytest.mark.parametrize("groups", [WITHOUT_SERVERS, {**GROUPS, "mlops_servers": []}], ids=["missing", "empty"])
+def test_missing_or_empty_servers_group(tmp_path, groups):
+    rc, output = site(inventory(tmp_path, groups))
+    assert_stopped_in_preflight(rc, output, "The inventory has no hosts in mlops_servers (mlops_servers_group)")
+
+
+def test_secrets_folder_that_cannot_be_written(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the secrets folder's parent should be\n")
+    rc, output = site(inventory(tmp_path, extra_vars={"mlops_secrets_dir": str(blocker / ".secrets")}))
+    assert_stopped_in_preflight(rc, output, f"mlops_secrets_dir ({blocker}/.secrets) cannot be written")
+    assert not (tmp_path / "inventory" / ".secrets").exists()
+
+
+def test_secrets_folder_that_is_a_file(tmp_path):
+    secrets = tmp_path / "secrets"
+    secrets.write_text("")
+    rc, output = site(inventory(tmp_path, extra_vars={"mlops_secrets_dir": str(secrets)}))
+    assert_stopped_in_preflight(rc, output, f"mlops_secrets_dir ({secrets}) cannot be written")
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"consul_encrypt_key": "c2hvcnQ="}, "consul_encrypt_key must be the base64 of 16, 24 or 32 random bytes"),
+        ({"consul_encrypt_key": "not base64 at all!"}, "consul_encrypt_key must be the base64"),
+        ({"nomad_encrypt_key": "MDEyMzQ1Njc4OWFiY2RlZg=="}, "nomad_encrypt_key must be the base64 of 32 random bytes"),
+        ({"consul_acl_management_token": "secret"}, "consul_acl_management_token must be a UUID"),
+        ({"ml_workload_epochs": 0}, "ml_workload_epochs must be a whole number of at least 1, got 0"),
+        ({"ml_workload_learning_rate": "fast"}, "ml_workload_learning_rate must be a number above 0, got fast"),
+    ],
+    ids=["consul-key-short", "consul-key-not-base64", "nomad-key-16-bytes", "consul-token", "epochs", "learning-rate"],
+)
+def test_bad_setting_is_named_before_any_host_changes(tmp_path, variables, message):
+    rc, output = site(inventory(tmp_path, extra_vars=variables))
+    assert_stopped_in_preflight(rc, output, message)
+    # The secret's value is never echoed back.
+    for value in variables.values():
+        if isinstance(value, str) and "key" in message.split()[0]:
+            assert f"got {value}" not in output
+    # Nothing was generated on the controller either.
+    assert not (tmp_path / "inventory" / ".secrets").exists()
