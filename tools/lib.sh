@@ -107,9 +107,26 @@ ensure_image_archive() {
   export MLOPS_BASE_IMAGE_ARCHIVE
 }
 
+# npm (with any Node.js): tools/mirror.py fetches with it the Node.js version
+# and package manager that a web UI build asks for (Prometheus'), from the npm
+# registry, into the cache. Debian's nodejs + npm are enough for that.
+ensure_node() {
+  command -v npm >/dev/null 2>&1 && return 0
+  apt_install nodejs npm
+}
+
 # Fill the artifact mirror for the pinned versions (download or build).
 ensure_mirror() {
+  ensure_node
   python3 "$MLOPS_ROOT/tools/mirror.py" --mirror "$MLOPS_MIRROR_DIR" "$@"
+}
+
+# Debian's Chromium and its WebDriver (/usr/bin/chromium, /usr/bin/chromedriver)
+# for the browser tests of the web UIs; fonts so that pages render text.
+MLOPS_BROWSER_PACKAGES="chromium chromium-driver fonts-liberation"
+ensure_browser() {
+  # shellcheck disable=SC2086
+  apt_install $MLOPS_BROWSER_PACKAGES
 }
 
 # Serve the mirror over HTTP where containers reach it (the engine's bridge

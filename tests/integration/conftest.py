@@ -4,6 +4,7 @@ import json
 import os
 
 import pytest
+from grafana_api_double import GrafanaAPIDouble
 
 from programs import Program, free_port, unpack, verified_archive
 
@@ -103,3 +104,16 @@ def moto_server(tmp_path_factory, request):
         # Its errors, without the access log.
         errors = [line for line in program.tail(2000).splitlines() if '" 200 -' not in line]
         print(f"\n--- log of moto ({program.log_path}) ---\n" + "\n".join(errors[-100:]))
+
+
+@pytest.fixture
+def grafana_double():
+    """The Grafana API test double (grafana_api_double.py) on a free loopback port: NOT Grafana.
+
+    An in-process HTTP server answering the part of Grafana's API described in
+    GRAFANA_FACTS.md section D; tests that use it say they run against the double.
+    """
+    double = GrafanaAPIDouble().start()
+    yield double
+    double.stop()
+    assert not double.errors, "the Grafana API test double failed:\n" + "\n".join(double.errors)

@@ -84,8 +84,31 @@ def test_secrets_folder_that_is_a_file(tmp_path):
         ({"consul_acl_management_token": "secret"}, "consul_acl_management_token must be a UUID"),
         ({"ml_workload_epochs": 0}, "ml_workload_epochs must be a whole number of at least 1, got 0"),
         ({"ml_workload_learning_rate": "fast"}, "ml_workload_learning_rate must be a number above 0, got fast"),
+        ({"grafana_http_port": 70000}, "grafana_http_port must be a TCP port (1-65535), got 70000"),
+        (
+            {"grafana_dashboards": [{"dashboard": {"uid": "a" * 41, "title": "Too long"}}]},
+            "(Too long): `uid` '" + "a" * 41 + "' is 41 characters long; Grafana allows at most 40",
+        ),
+        (
+            {
+                "grafana_dashboards": [
+                    {"dashboard": {"uid": "x", "title": "X", "__inputs": [{"name": "DS_LOKI", "type": "datasource"}]}}
+                ]
+            },
+            "(X): Dashboard input variable: DS_LOKI missing from inputs",
+        ),
     ],
-    ids=["consul-key-short", "consul-key-not-base64", "nomad-key-16-bytes", "consul-token", "epochs", "learning-rate"],
+    ids=[
+        "consul-key-short",
+        "consul-key-not-base64",
+        "nomad-key-16-bytes",
+        "consul-token",
+        "epochs",
+        "learning-rate",
+        "grafana-port",
+        "grafana-dashboard-uid",
+        "grafana-dashboard-input",
+    ],
 )
 def test_bad_setting_is_named_before_any_host_changes(tmp_path, variables, message):
     rc, output = site(inventory(tmp_path, extra_vars=variables))

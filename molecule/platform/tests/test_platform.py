@@ -120,7 +120,21 @@ def test_the_job_reads_its_consul_token_from_a_nomad_variable():
 
 def test_the_catalog_holds_the_whole_stack(host):
     services = consul(host, "/v1/catalog/services")
-    assert {"consul", "nomad", "nomad-client", "pushgateway", "prometheus"} <= set(services), services
+    assert {"consul", "nomad", "nomad-client", "pushgateway", "prometheus", "grafana"} <= set(services), services
+
+
+def test_grafana_is_registered_with_a_check_on_its_health_api(host):
+    """site.yml registers Grafana on the monitoring host. The Grafana program cannot be had here
+    (its install and service phases are skipped): its check must say so, not pass."""
+
+    def check():
+        (entry,) = consul(host, "/v1/health/service/grafana")
+        assert (entry["Node"]["Node"], entry["Service"]["Port"]) == ("e2e-monitoring-1", 3000)
+        (service_check,) = [c for c in entry["Checks"] if c["ServiceName"] == "grafana"]
+        assert service_check["Status"] == "critical"
+        assert "http://127.0.0.1:3000/api/health" in service_check["Output"], service_check
+
+    eventually(check, timeout=30)
 
 
 def test_prometheus_scrapes_every_agent_and_program(host):

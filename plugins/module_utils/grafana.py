@@ -1,0 +1,335 @@
+# Copyright: mlops.stack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small client for Grafana's HTTP API, on Ansible's open_url machinery (its Request class), and the
+pure logic the Grafana modules share.
+
+Errors carry the HTTP status and Grafana's own ``message``, on one line. The
+pure functions (uid rules, dashboard normalisation, ``__inputs`` substitution)
+follow what Grafana's server code does; the module docs say which.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import ssl
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.urls import Request, make_context
+
+# Grafana's uid rules (pkg/util/shortid_generator.go), for folders, dashboards and datasources.
+UID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]*$")
+UID_MAX_LENGTH = 40
+# Limits of the dashboard save API (pkg/services/dashboards).
+TITLE_MAX_LENGTH = 5000
+MESSAGE_MAX_LENGTH = 500
+# Grafana's import evaluator (dashboardimport/utils/dash_template_evaluator.go).
+TEMPLATE_VARIABLE = re.compile(r"\$\{.+?\}")
+EXPRESSION_PLUGIN = "__expr__"
+IMPORT_ONLY_KEYS = ("__inputs", "__requires", "__elements")
+
+
+def grafana_argument_spec():
+    """The connection options every Grafana module takes (doc fragment mlops.stack.grafana)."""
+    return dict(
+        url=dict(type="str", default="http://127.0.0.1:3000", fallback=(env_fallback, ["GRAFANA_URL"])),
+        url_username=dict(type="str", default="admin", fallback=(env_fallback, ["GRAFANA_USER"])),
+        url_password=dict(type="str", no_log=True, fallback=(env_fallback, ["GRAFANA_PASSWORD"])),
+        token=dict(type="str", no_log=True, fallback=(env_fallback, ["GRAFANA_TOKEN"])),
+        org_id=dict(type="int"),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        client_cert=dict(type="path"),
+        client_key=dict(type="path", no_log=False),
+        timeout=dict(type="int", default=30),
+    )
+
+
+def one_line(text, limit=2000):
+    text = " ".join(to_text(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def error_message(body, reason=""):
+    """Grafana's ``message`` from an error body; the body itself when it is not Grafana's JSON."""
+    text = to_text(body or b"", errors="surrogate_or_replace").strip()
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        decoded = None
+    if isinstance(decoded, dict) and isinstance(decoded.get("message"), str) and decoded["message"]:
+        return one_line(decoded["message"])
+    return one_line(text) or one_line(reason) or "no message"
+
+
+class GrafanaAPIError(Exception):
+    """A failed API request: status is None when Grafana could not be reached."""
+
+    def __init__(self, method, url, status, message):
+        self.method = method
+        self.url = url
+        self.status = status
+        self.message = message
+        super().__init__(str(self))
+
+    def explained(self, note):
+        """The same error with a note on what it means here (status and Grafana's message kept)."""
+        return GrafanaAPIError(self.method, self.url, self.status, "%s; %s" % (self.message, note))
+
+    def __str__(self):
+        if self.status is None:
+            return "Grafana at %s is unreachable: %s" % (self.url, self.message)
+        return "Grafana API %s %s answered HTTP %s: %s" % (self.method, self.url, self.status, self.message)
+
+
+class GrafanaClient:
+    """Requests to one Grafana HTTP API with the module's connection options.
+
+    A service-account token (Bearer) wins over basic auth; basic auth is sent
+    only when both url_username and url_password are set.
+    """
+
+    def __init__(self, params):
+        self.base_url = params["url"].rstrip("/")
+        self.token = params.get("token")
+        self.username = params.get("url_username")
+        self.password = params.get("url_password")
+        self.org_id = params.get("org_id")
+        self.validate_certs = params.get("validate_certs", True)
+        self.ca_path = params.get("ca_path")
+        self.client_cert = params.get("client_cert")
+        self.client_key = params.get("client_key")
+        self.timeout = params.get("timeout", 30)
+        self._tls_context = None
+
+    def tls_context(self):
+        """One TLS context for all of this client's requests (loading the CA certificates once)."""
+        if self._tls_context is None:
+            self._tls_context = make_context(
+                cafile=self.ca_path, validate_certs=self.validate_certs, client_cert=self.client_cert,
+                client_key=self.client_key,
+            )  # fmt: skip
+        return self._tls_context
+
+    def request(self, method, path, body=None, query=None, missing_ok=False):
+        """The decoded JSON answer (None for an empty one, or for 404 when missing_ok)."""
+        url = self.base_url + path + ("?" + urlencode(query, doseq=True) if query else "")
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = "Bearer %s" % self.token
+        if self.org_id is not None:
+            headers["X-Grafana-Org-Id"] = str(self.org_id)
+        basic = not self.token and bool(self.username) and self.password is not None
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        try:
+            response = Request().open(
+                method, url, data=data, headers=headers, timeout=self.timeout, context=self.tls_context(),
+                url_username=self.username if basic else None, url_password=self.password if basic else None,
+                force_basic_auth=basic, use_netrc=False, follow_redirects="safe",
+            )  # fmt: skip
+            raw = response.read()
+        except HTTPError as error:
+            if missing_ok and error.code == 404:
+                return None
+            try:
+                body_text = error.read()
+            except Exception:  # the body is gone: keep the reason
+                body_text = b""
+            raise GrafanaAPIError(method, url, error.code, error_message(body_text, error.reason)) from None
+        except (OSError, URLError, ssl.SSLError, ValueError) as error:
+            raise GrafanaAPIError(method, url, None, one_line(getattr(error, "reason", error))) from None
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise GrafanaAPIError(method, url, 200, "not JSON: %s" % one_line(raw, 200)) from None
+
+    # Folders (nested folders: parentUid).
+    def get_folder(self, uid):
+        return self.request("GET", "/api/folders/%s" % quote(uid, safe=""), missing_ok=True)
+
+    def create_folder(self, uid, title, parent_uid=None):
+        body = {"uid": uid, "title": title}
+        if parent_uid:
+            body["parentUid"] = parent_uid
+        return self.request("POST", "/api/folders", body)
+
+    def update_folder(self, uid, title, version):
+        return self.request("PUT", "/api/folders/%s" % quote(uid, safe=""), {"title": title, "version": version})
+
+    def move_folder(self, uid, parent_uid):
+        return self.request("POST", "/api/folders/%s/move" % quote(uid, safe=""), {"parentUid": parent_uid or ""})
+
+    def delete_folder(self, uid, force_delete_rules=False):
+        query = {"forceDeleteRules": "true"} if force_delete_rules else None
+        return self.request("DELETE", "/api/folders/%s" % quote(uid, safe=""), query=query)
+
+    # Dashboards.
+    def get_dashboard(self, uid):
+        return self.request("GET", "/api/dashboards/uid/%s" % quote(uid, safe=""), missing_ok=True)
+
+    def save_dashboard(self, dashboard, folder_uid, overwrite, message=None):
+        body = {"dashboard": dashboard, "folderUid": folder_uid or "", "overwrite": overwrite}
+        if message:
+            body["message"] = message
+        return self.request("POST", "/api/dashboards/db", body)
+
+    def delete_dashboard(self, uid):
+        return self.request("DELETE", "/api/dashboards/uid/%s" % quote(uid, safe=""))
+
+    # Datasources.
+    def get_datasource(self, uid):
+        return self.request("GET", "/api/datasources/uid/%s" % quote(uid, safe=""), missing_ok=True)
+
+    def get_datasource_by_name(self, name):
+        return self.request("GET", "/api/datasources/name/%s" % quote(name, safe=""), missing_ok=True)
+
+    def create_datasource(self, body):
+        return self.request("POST", "/api/datasources", body)
+
+    def update_datasource(self, uid, body):
+        return self.request("PUT", "/api/datasources/uid/%s" % quote(uid, safe=""), body)
+
+    def delete_datasource(self, uid):
+        return self.request("DELETE", "/api/datasources/uid/%s" % quote(uid, safe=""))
+
+
+def uid_problem(uid):
+    """What breaks Grafana's uid rules (charset first, then length, as Grafana checks), or None."""
+    if not isinstance(uid, str):
+        return "must be a string, not %s" % type(uid).__name__
+    if not UID_PATTERN.match(uid):
+        return "%r contains characters Grafana does not allow in a uid (only letters, digits, '-' and '_')" % uid
+    if len(uid) > UID_MAX_LENGTH:
+        return "%r is %d characters long; Grafana allows at most %d" % (uid, len(uid), UID_MAX_LENGTH)
+    return None
+
+
+def validate_uid(uid, field="uid"):
+    """Grafana's uid rules, checked before any request; the ValueError names the field."""
+    problem = None if uid is None else uid_problem(uid)
+    if problem:
+        raise ValueError("%s: %s" % (field, problem))
+
+
+def _panel_for_comparison(panel):
+    if not isinstance(panel, dict):
+        return panel
+    panel = dict(panel)
+    panel.pop("id", None)
+    library = panel.get("libraryPanel")
+    if isinstance(library, dict):
+        panel["libraryPanel"] = {key: library[key] for key in ("name", "uid") if key in library}
+    if isinstance(panel.get("panels"), list):  # a collapsed row holds its panels
+        panel["panels"] = [_panel_for_comparison(child) for child in panel["panels"]]
+    return panel
+
+
+def normalize_dashboard(dashboard, keep_uid=True):
+    """The dashboard JSON as it compares: without what Grafana sets itself.
+
+    Drops ``id`` and ``version`` (Grafana sets them on every save), ``uid``
+    unless keep_uid (the desired JSON names one), every panel's ``id`` (also
+    inside collapsed rows) and the ``libraryPanel`` keys other than name and
+    uid, and trims the title as Grafana does when it stores it.
+    """
+    result = copy.deepcopy(dict(dashboard))
+    result.pop("id", None)
+    result.pop("version", None)
+    if not keep_uid:
+        result.pop("uid", None)
+    if isinstance(result.get("title"), str):
+        result["title"] = result["title"].strip()
+    if isinstance(result.get("panels"), list):
+        result["panels"] = [_panel_for_comparison(panel) for panel in result["panels"]]
+    return result
+
+
+def dashboard_comparison(desired, current):
+    """(current, desired) normalised alike: equal when Grafana holds what is desired."""
+    keep_uid = bool(desired.get("uid"))
+    return normalize_dashboard(current, keep_uid), normalize_dashboard(desired, keep_uid)
+
+
+class GrafanaInputError(ValueError):
+    """A dashboard's ``__inputs`` cannot be resolved (a missing or unusable value)."""
+
+
+def _substitute(value, variables):
+    if isinstance(value, str):
+        return TEMPLATE_VARIABLE.sub(lambda match: variables.get(match.group(0), match.group(0)), value)
+    if isinstance(value, dict):
+        return {key: _substitute(item, variables) for key, item in value.items() if key != "__inputs"}
+    if isinstance(value, list):
+        return [_substitute(item, variables) for item in value]
+    return value
+
+
+def resolve_dashboard_inputs(dashboard, inputs=None):
+    """Grafana's import substitution of a dashboard's ``__inputs``, done client-side.
+
+    Every ``__inputs[]`` entry needs a value in inputs (name -> value), except
+    server-side expressions (pluginId ``__expr__``), which always become
+    ``__expr__``. Then every ``${NAME}`` of a declared input inside a string
+    value is replaced (regex ``\\$\\{.+?\\}``; other ``${...}`` stay), and
+    ``__inputs``, ``__requires`` and ``__elements`` are removed. Keys are never
+    substituted. Raises GrafanaInputError (a ValueError) naming the first
+    missing input.
+    """
+    if not isinstance(dashboard, dict):
+        raise GrafanaInputError("the dashboard is not a JSON object (got %s)" % type(dashboard).__name__)
+    inputs = inputs or {}
+    if not isinstance(inputs, dict):
+        raise GrafanaInputError("inputs: must be a mapping of input name to value, not %s" % type(inputs).__name__)
+    variables = {}
+    declared = dashboard.get("__inputs")
+    for definition in declared if isinstance(declared, list) else []:
+        if not isinstance(definition, dict):
+            continue
+        name = definition.get("name")
+        name = name if isinstance(name, str) else ""
+        if definition.get("pluginId") == EXPRESSION_PLUGIN:
+            value = EXPRESSION_PLUGIN
+        elif name in inputs and inputs[name] is not None:
+            value = inputs[name]
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise GrafanaInputError(
+                    "inputs: the value of %s must be a string, not %s" % (name, type(value).__name__)
+                )
+            value = str(value)
+        else:
+            raise GrafanaInputError("Dashboard input variable: %s missing from inputs" % name)
+        variables["${%s}" % name] = value
+    resolved = _substitute(dashboard, variables)
+    for key in IMPORT_ONLY_KEYS:
+        resolved.pop(key, None)
+    return resolved
+
+
+def declared_inputs(dashboard):
+    """Names of the dashboard's ``__inputs``."""
+    declared = dashboard.get("__inputs") if isinstance(dashboard, dict) else None
+    return [d.get("name") for d in declared if isinstance(d, dict)] if isinstance(declared, list) else []
+
+
+def run_manager(module, manager_class):
+    """Run a module's manager on one Grafana client and exit with its result.
+
+    Grafana's errors fail with its HTTP status and message; bad input found
+    by the manager (ValueError, RuntimeError) fails with the manager's words.
+    """
+    try:
+        result = manager_class(module, GrafanaClient(module.params)).run()
+    except GrafanaAPIError as error:
+        module.fail_json(msg=str(error), status=error.status)
+    except (ValueError, RuntimeError) as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**result)
