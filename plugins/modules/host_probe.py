@@ -1,0 +1,228 @@
+#!/usr/bin/python
+# Copyright: mlops.stack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""host_probe: what a role manages on a host, read in one module run."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_probe
+short_description: Read the state of many files, users, groups and systemd units in one module run
+version_added: 0.1.0
+author: mlops.stack maintainers (@mlops-stack)
+description:
+  - Reads, without changing anything, the type, owner, group, mode, link target and SHA1 checksum of each path,
+    the accounts of users and groups, and the states of systemd units, in a single module run.
+  - The roles compare the result on the controller with what they manage
+    (filter M(mlops.stack.host_probe) results with C(mlops.stack.probe_drift)) and run only the tasks whose
+    files, users or units differ. An unchanged host then costs one round trip instead of several per file,
+    while a hand edit, a removed file or link, or a changed owner or mode is still found and repaired.
+options:
+  paths:
+    description:
+      - Paths to read with C(lstat) (links are not followed).
+      - Regular files no larger than O(checksum_max_size) get a SHA1 checksum.
+    type: list
+    elements: path
+    default: []
+  checksum_max_size:
+    description: Largest file, in bytes, whose checksum is computed (release binaries are only stat'ed).
+    type: int
+    default: 4194304
+  users:
+    description: User names to look up in the account database.
+    type: list
+    elements: str
+    default: []
+  groups:
+    description: Group names to look up in the account database.
+    type: list
+    elements: str
+    default: []
+  units:
+    description: systemd units to read (C(.service) is added to a bare name).
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - Read-only; it never reports C(changed).
+"""
+
+EXAMPLES = r"""
+- name: Look at the files and the unit of consul
+  mlops.stack.host_probe:
+    paths: [/etc/consul.d/consul.hcl, /usr/local/bin/consul]
+    users: [consul]
+    units: [consul]
+  register: probe
+
+- name: Write the configuration only when it differs
+  ansible.builtin.copy:
+    content: "{{ config }}"
+    dest: /etc/consul.d/consul.hcl
+    owner: root
+    group: consul
+    mode: "0640"
+  when: "'/etc/consul.d/consul.hcl' in probe | mlops.stack.probe_drift(expected)"
+"""
+
+RETURN = r"""
+files:
+  description: Per path; C(exists) false when it is missing.
+  returned: always
+  type: dict
+  sample:
+    /etc/consul.d/consul.hcl: {exists: true, type: file, owner: root, group: consul, mode: "0640",
+                               size: 512, checksum: 3c2f0e1b6b8c9ad0f1f2a8c2a9b7f1c8d2e3f4a5}
+    /usr/local/bin/consul: {exists: true, type: link, owner: root, group: root, mode: "0777",
+                            link_target: /opt/mlops/consul/1.22.7/consul}
+users:
+  description: Per user name; C(exists) false when there is no such account.
+  returned: always
+  type: dict
+  sample: {consul: {exists: true, uid: 998, gid: 998, group: consul, home: /opt/consul, shell: /usr/sbin/nologin}}
+groups:
+  description: Per group name.
+  returned: always
+  type: dict
+  sample: {consul: {exists: true, gid: 998}}
+units:
+  description: Per unit as given; the states systemd reports (C(LoadState), C(ActiveState), C(UnitFileState)).
+  returned: always
+  type: dict
+  sample: {consul: {load: loaded, active: active, enabled: enabled}}
+systemd_running:
+  description: Whether systemd runs as the service manager (it does not during image builds).
+  returned: always
+  type: bool
+"""
+
+import grp
+import hashlib
+import os
+import pwd
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+
+TYPES = ((stat.S_ISLNK, "link"), (stat.S_ISDIR, "directory"), (stat.S_ISREG, "file"))
+
+
+def _name(lookup, ident):
+    try:
+        return lookup(ident)[0]
+    except KeyError:
+        return str(ident)
+
+
+def read_path(path, checksum_max_size):
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return {"exists": False}
+    kind = next((name for test, name in TYPES if test(st.st_mode)), "other")
+    info = {
+        "exists": True,
+        "type": kind,
+        "owner": _name(pwd.getpwuid, st.st_uid),
+        "group": _name(grp.getgrgid, st.st_gid),
+        "mode": "%04o" % stat.S_IMODE(st.st_mode),
+        "size": st.st_size,
+    }
+    if kind == "link":
+        info["link_target"] = os.readlink(path)
+    elif kind == "file" and st.st_size <= checksum_max_size:
+        digest = hashlib.sha1()  # noqa: S324 - the checksum Ansible's copy module compares with
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(65536), b""):
+                digest.update(block)
+        info["checksum"] = digest.hexdigest()
+    return info
+
+
+def read_user(name):
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return {"exists": False}
+    return {"exists": True, "uid": entry.pw_uid, "gid": entry.pw_gid, "group": _name(grp.getgrgid, entry.pw_gid),
+            "home": entry.pw_dir, "shell": entry.pw_shell}
+
+
+def read_group(name):
+    try:
+        entry = grp.getgrnam(name)
+    except KeyError:
+        return {"exists": False}
+    return {"exists": True, "gid": entry.gr_gid}
+
+
+def unit_name(name):
+    return name if "." in name else name + ".service"
+
+
+def parse_systemctl_show(text, names):
+    """Blocks of Key=Value lines, one per unit in the order asked, separated by blank lines."""
+    blocks, current = [], {}
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        key, _sep, value = line.partition("=")
+        current[key] = value
+    if current:
+        blocks.append(current)
+    by_id = {block.get("Id"): block for block in blocks}
+    units = {}
+    for name in names:
+        block = by_id.get(unit_name(name), {})
+        units[name] = {"load": block.get("LoadState", "not-found"), "active": block.get("ActiveState", "inactive"),
+                       "enabled": block.get("UnitFileState", "")}
+    return units
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "paths": {"type": "list", "elements": "path", "default": []},
+            "checksum_max_size": {"type": "int", "default": 4194304},
+            "users": {"type": "list", "elements": "str", "default": []},
+            "groups": {"type": "list", "elements": "str", "default": []},
+            "units": {"type": "list", "elements": "str", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    result = {
+        "changed": False,
+        "files": {path: read_path(path, params["checksum_max_size"]) for path in params["paths"]},
+        "users": {name: read_user(name) for name in params["users"]},
+        "groups": {name: read_group(name) for name in params["groups"]},
+        "units": {},
+        "systemd_running": os.path.isdir("/run/systemd/system"),
+    }
+    # Without a running systemd (image builds) nothing is known of the units:
+    # their tasks then run as they always would.
+    if params["units"]:
+        systemctl = module.get_bin_path("systemctl")
+        if systemctl and result["systemd_running"]:
+            cmd = [systemctl, "show", "--property=Id,LoadState,ActiveState,UnitFileState", "--"]
+            rc, out, err = module.run_command(cmd + [unit_name(n) for n in params["units"]])
+            if rc != 0:
+                module.fail_json(msg="systemctl show failed: %s" % (err.strip() or out.strip()), rc=rc, **result)
+            result["units"] = parse_systemctl_show(out, params["units"])
+        else:
+            unknown = {"load": "unknown", "active": "unknown", "enabled": "unknown"}
+            result["units"] = {name: dict(unknown) for name in params["units"]}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
