@@ -8,14 +8,11 @@ Errors carry the HTTP status and Nomad's own message, on one line.
 from __future__ import annotations
 
 import json
-import ssl
 import time
-from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode
 
 from ansible.module_utils.basic import env_fallback
-from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.urls import open_url
+from ansible_collections.mlops.stack.plugins.module_utils._http import APIError, one_line, request_json
 
 
 def _skip_verify_fallback():
@@ -38,26 +35,10 @@ def nomad_argument_spec():
     )
 
 
-def one_line(text, limit=2000):
-    """Nomad's messages on one line (they can span several)."""
-    text = " ".join(to_text(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+class NomadAPIError(APIError):
+    """A failed Nomad API request: status is None when Nomad could not be reached."""
 
-
-class NomadAPIError(Exception):
-    """A failed API request: status is None when Nomad could not be reached."""
-
-    def __init__(self, method, url, status, message):
-        self.method = method
-        self.url = url
-        self.status = status
-        self.message = message
-        super().__init__(str(self))
-
-    def __str__(self):
-        if self.status is None:
-            return "Nomad at %s is unreachable: %s" % (self.url, self.message)
-        return "Nomad API %s %s answered HTTP %s: %s" % (self.method, self.url, self.status, self.message)
+    service = "Nomad"
 
 
 class NomadClient:
@@ -86,36 +67,12 @@ class NomadClient:
     def request(self, method, path, body=None, query=None, missing_ok=False):
         """The decoded JSON answer (None for an empty one, or for 404 when missing_ok)."""
         url = self.url(path, query)
-        headers = {"Accept": "application/json"}
-        if self.token:
-            headers["X-Nomad-Token"] = self.token
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        try:
-            response = open_url(
-                url, method=method, data=data, headers=headers, validate_certs=self.validate_certs,
-                timeout=self.timeout, ca_path=self.ca_cert, client_cert=self.client_cert,
-                client_key=self.client_key, follow_redirects="safe",
-            )  # fmt: skip
-            raw = response.read()
-        except HTTPError as error:
-            if missing_ok and error.code == 404:
-                return None
-            try:
-                message = error.read()
-            except Exception:  # the body is gone: keep the reason
-                message = b""
-            raise NomadAPIError(method, url, error.code, one_line(message) or to_text(error.reason)) from None
-        except (OSError, URLError, ssl.SSLError, ValueError) as error:
-            raise NomadAPIError(method, url, None, one_line(getattr(error, "reason", error))) from None
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise NomadAPIError(method, url, 200, "not JSON: %s" % one_line(raw, 200)) from None
+        headers = {"X-Nomad-Token": self.token} if self.token else {}
+        return request_json(
+            NomadAPIError, method, url, headers=headers, body=body, missing_ok=missing_ok,
+            validate_certs=self.validate_certs, timeout=self.timeout, ca_path=self.ca_cert,
+            client_cert=self.client_cert, client_key=self.client_key,
+        )  # fmt: skip
 
     def job_path(self, job_id, *rest):
         return "/".join(["job", quote(job_id, safe=""), *rest])

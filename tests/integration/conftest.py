@@ -50,6 +50,24 @@ def consul_dev(run_program, tmp_path):
 
 
 @pytest.fixture
+def consul_acl_dev(run_program, tmp_path):
+    """`consul agent -dev` with ACLs on (default deny, not bootstrapped); yields its HTTP address."""
+    folder = unpack(verified_archive("consul"), tmp_path / "consul")
+    http_port = free_port()
+    config = tmp_path / "acl.hcl"
+    config.write_text('acl {\n  enabled = true\n  default_policy = "deny"\n}\n')
+    argv = [
+        str(folder / "consul"), "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1", "-log-level=warn",
+        f"-http-port={http_port}", f"-server-port={free_port()}", f"-serf-lan-port={free_port()}",
+        f"-serf-wan-port={free_port()}", f"-grpc-port={free_port()}", "-grpc-tls-port=-1", "-dns-port=-1",
+        f"-config-file={config}",
+    ]  # fmt: skip
+    base = f"http://127.0.0.1:{http_port}"
+    run_program("consul", argv, f"{base}/v1/status/leader", ready=lambda body: json.loads(body) != "")
+    return base
+
+
+@pytest.fixture
 def nomad_dev(run_program, tmp_path):
     """`nomad agent -dev` (server and client) from the mirror on free loopback ports."""
     folder = unpack(verified_archive("nomad"), tmp_path / "nomad")

@@ -102,7 +102,9 @@ def _forget_collections():
         del sys.modules[name]
 
 
-def templar(tmp_path, **overrides):
+def templar(tmp_path, _facts=None, **overrides):
+    """The role's variables (trusted, as from YAML), overrides (trusted too) and facts (as set_fact stores
+    a filter's result: not templates)."""
     variables = {}
     for part in ("defaults", "vars"):
         variables.update(_trust(yaml.safe_load((ROLE / part / "main.yml").read_text())))
@@ -115,6 +117,7 @@ def templar(tmp_path, **overrides):
         groups={},
     )
     variables.update(_trust(overrides))
+    variables.update(_facts or {})
     return Templar(loader=DataLoader(), variables=variables)
 
 
@@ -122,8 +125,8 @@ def render(tmp_path, template, **overrides):
     return templar(tmp_path, **overrides).template(trust_as_template((ROLE / "templates" / template).read_text()))
 
 
-def value(tmp_path, expression, **overrides):
-    return templar(tmp_path, **overrides).template(trust_as_template("{{ " + expression + " }}"))
+def value(tmp_path, expression, _facts=None, **overrides):
+    return templar(tmp_path, _facts, **overrides).template(trust_as_template("{{ " + expression + " }}"))
 
 
 def ini(text):
@@ -246,14 +249,18 @@ def test_the_collections_dashboards_are_resolved_and_keyed_by_uid(tmp_path):
         assert f["folder"] == "mlops-stack"
         assert "${DS_PROMETHEUS}" not in text and '"uid": "prometheus"' in text
         assert not {"__inputs", "__requires", "__elements", "id"} & set(f["dashboard"])
-    paths = value(tmp_path, "__grafana_dashboard_paths")
-    assert sorted(paths) == sorted(f"/etc/grafana/dashboards/mlops-stack/{f['uid']}.json" for f in files)
+    writes = value(tmp_path, "__grafana_dashboard_writes", {"__grafana_dashboards_read": files})
+    assert sorted(w["dest"] for w in writes) == sorted(
+        f"/etc/grafana/dashboards/mlops-stack/{f['uid']}.json" for f in files)
+    for write, f in zip(writes, files, strict=True):
+        assert write["content"].endswith("}\n") and json.loads(write["content"]) == f["dashboard"]
+        assert (write["group"], write["mode"]) == ("grafana", "0640")
 
 
 def test_operator_dashboards_go_to_their_folder(tmp_path):
-    assert value(tmp_path, "__grafana_dashboard_paths", **EVERY_OPTION) == [
-        "/srv/grafana/etc/dashboards/team/mine.json"
-    ]
+    files = value(tmp_path, "__grafana_dashboard_files", **EVERY_OPTION)
+    writes = value(tmp_path, "__grafana_dashboard_writes", {"__grafana_dashboards_read": files}, **EVERY_OPTION)
+    assert [w["dest"] for w in writes] == ["/srv/grafana/etc/dashboards/team/mine.json"]
     dirs = [d["path"] for d in value(tmp_path, "__grafana_directories", **EVERY_OPTION)]
     assert dirs[-2:] == ["/srv/grafana/etc/dashboards/ops", "/srv/grafana/etc/dashboards/team"]
 

@@ -117,8 +117,15 @@ def test_runs_a_real_container_job(host):
             break
         host.run("sleep 1")
     assert status == ["complete"], allocs
-    logs = nomad(host, f"alloc logs {allocs[0]['ID']} hello")
-    assert "trained on" in logs.stdout
+    # The task's log reaches the alloc folder shortly after the task ends (logmon
+    # copies the container's output): wait for it.
+    logs = None
+    for _ in range(30):
+        logs = nomad(host, f"alloc logs {allocs[0]['ID']} hello")
+        if "trained on" in logs.stdout:
+            break
+        host.run("sleep 1")
+    assert "trained on" in logs.stdout, (logs.stdout, logs.stderr)
     nomad(host, "job stop -purge hello")
 
 
