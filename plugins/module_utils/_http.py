@@ -40,11 +40,19 @@ class APIError(Exception):
         return "%s API %s %s answered HTTP %s: %s" % (self.service, self.method, self.url, self.status, self.message)
 
 
-def request_json(error_class, method, url, headers=None, body=None, missing_ok=False, **tls):
+def plain_message(body, reason=""):
+    """An error body on one line, else the HTTP reason."""
+    return one_line(body) or to_text(reason)
+
+
+def request_json(error_class, method, url, headers=None, body=None, missing_ok=False, opener=None,
+                 message=plain_message, **tls):
     """The decoded JSON answer (None for an empty one, or for 404 when missing_ok).
 
-    tls: validate_certs, ca_path, client_cert, client_key, timeout (as open_url takes them).
-    Errors raise error_class (an APIError) with the status and the server's message on one line.
+    tls: validate_certs, ca_path, client_cert, client_key, timeout (as open_url takes them); or opener, a
+    callable taking (method, url, data, headers) for a client that opens its own way (auth, a kept TLS
+    context). message(body, reason) turns an error body into the server's message.
+    Errors raise error_class (an APIError) with the status and that message on one line.
     """
     headers = dict(headers or {}, Accept="application/json")
     data = None
@@ -52,16 +60,19 @@ def request_json(error_class, method, url, headers=None, body=None, missing_ok=F
         data = json.dumps(body)
         headers["Content-Type"] = "application/json"
     try:
-        response = open_url(url, method=method, data=data, headers=headers, follow_redirects="safe", **tls)
+        if opener is None:
+            response = open_url(url, method=method, data=data, headers=headers, follow_redirects="safe", **tls)
+        else:
+            response = opener(method, url, data, headers)
         raw = response.read()
     except HTTPError as error:
         if missing_ok and error.code == 404:
             return None
         try:
-            message = error.read()
+            body_text = error.read()
         except Exception:  # the body is gone: keep the reason
-            message = b""
-        raise error_class(method, url, error.code, one_line(message) or to_text(error.reason)) from None
+            body_text = b""
+        raise error_class(method, url, error.code, message(body_text, error.reason)) from None
     except (OSError, URLError, ssl.SSLError, ValueError) as error:
         raise error_class(method, url, None, one_line(getattr(error, "reason", error))) from None
     if not raw:

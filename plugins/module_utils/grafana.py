@@ -13,13 +13,12 @@ from __future__ import annotations
 import copy
 import json
 import re
-import ssl
-from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.urls import Request, make_context
+from ansible_collections.mlops.stack.plugins.module_utils._http import APIError, one_line, request_json
 
 # Grafana's uid rules (pkg/util/shortid_generator.go), for folders, dashboards and datasources.
 UID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]*$")
@@ -49,11 +48,6 @@ def grafana_argument_spec():
     )
 
 
-def one_line(text, limit=2000):
-    text = " ".join(to_text(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def error_message(body, reason=""):
     """Grafana's ``message`` from an error body; the body itself when it is not Grafana's JSON."""
     text = to_text(body or b"", errors="surrogate_or_replace").strip()
@@ -66,24 +60,14 @@ def error_message(body, reason=""):
     return one_line(text) or one_line(reason) or "no message"
 
 
-class GrafanaAPIError(Exception):
-    """A failed API request: status is None when Grafana could not be reached."""
+class GrafanaAPIError(APIError):
+    """A failed Grafana API request: status is None when Grafana could not be reached."""
 
-    def __init__(self, method, url, status, message):
-        self.method = method
-        self.url = url
-        self.status = status
-        self.message = message
-        super().__init__(str(self))
+    service = "Grafana"
 
     def explained(self, note):
         """The same error with a note on what it means here (status and Grafana's message kept)."""
         return GrafanaAPIError(self.method, self.url, self.status, "%s; %s" % (self.message, note))
-
-    def __str__(self):
-        if self.status is None:
-            return "Grafana at %s is unreachable: %s" % (self.url, self.message)
-        return "Grafana API %s %s answered HTTP %s: %s" % (self.method, self.url, self.status, self.message)
 
 
 class GrafanaClient:
@@ -118,39 +102,22 @@ class GrafanaClient:
     def request(self, method, path, body=None, query=None, missing_ok=False):
         """The decoded JSON answer (None for an empty one, or for 404 when missing_ok)."""
         url = self.base_url + path + ("?" + urlencode(query, doseq=True) if query else "")
-        headers = {"Accept": "application/json"}
+        headers = {}
         if self.token:
             headers["Authorization"] = "Bearer %s" % self.token
         if self.org_id is not None:
             headers["X-Grafana-Org-Id"] = str(self.org_id)
         basic = not self.token and bool(self.username) and self.password is not None
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        try:
-            response = Request().open(
+
+        def opener(method, url, data, headers):
+            return Request().open(
                 method, url, data=data, headers=headers, timeout=self.timeout, context=self.tls_context(),
                 url_username=self.username if basic else None, url_password=self.password if basic else None,
                 force_basic_auth=basic, use_netrc=False, follow_redirects="safe",
             )  # fmt: skip
-            raw = response.read()
-        except HTTPError as error:
-            if missing_ok and error.code == 404:
-                return None
-            try:
-                body_text = error.read()
-            except Exception:  # the body is gone: keep the reason
-                body_text = b""
-            raise GrafanaAPIError(method, url, error.code, error_message(body_text, error.reason)) from None
-        except (OSError, URLError, ssl.SSLError, ValueError) as error:
-            raise GrafanaAPIError(method, url, None, one_line(getattr(error, "reason", error))) from None
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise GrafanaAPIError(method, url, 200, "not JSON: %s" % one_line(raw, 200)) from None
+
+        return request_json(GrafanaAPIError, method, url, headers=headers, body=body, missing_ok=missing_ok,
+                            opener=opener, message=error_message)
 
     # Folders (nested folders: parentUid).
     def get_folder(self, uid):
