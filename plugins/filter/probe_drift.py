@@ -12,7 +12,8 @@ author: mlops.stack maintainers (@mlops-stack)
 description:
   - Takes the result of M(mlops.stack.host_probe) and a list of wanted states, and returns the keys of those that
     differ, so that a role runs only the tasks that have something to change.
-  - "Keys: the path of a file, folder or link; C(user:NAME), C(group:NAME) and C(unit:NAME) for the others."
+  - "Keys: the path of a file, folder or link; C(user:NAME), C(group:NAME), C(unit:NAME) and C(package:NAME) for the
+    others."
   - Anything the probe did not read, or cannot tell, counts as drifted (the task then runs and decides).
 positional: wanted
 options:
@@ -23,13 +24,14 @@ options:
   wanted:
     description:
       - "Each a dict with C(type): C(file) (the default), C(directory), C(link), C(absent),
-        C(user), C(group) or C(unit)."
+        C(user), C(group), C(unit) or C(package)."
       - "Files: C(path), and optionally C(content) (text, compared by SHA1), C(checksum) (SHA1),
         C(local_src) (a file on the controller, compared by SHA1), C(owner), C(group),
         C(mode) (octal string or number)."
       - "Folders: C(path), C(owner), C(group), C(mode). Links: C(path), C(src) (the target)."
       - "Users: C(name), and optionally C(group), C(home), C(shell). Groups: C(name)."
       - "Units: C(name), C(enabled) (bool), C(started) (bool: must be active)."
+      - "Packages: C(name); installed in any version."
     type: list
     elements: dict
     required: true
@@ -62,7 +64,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_bytes
 
 FILE_TYPES = ("file", "directory", "link", "absent")
-OTHER_TYPES = ("user", "group", "unit")
+OTHER_TYPES = ("user", "group", "unit", "package")
 
 
 def _mode(value, where):
@@ -158,6 +160,8 @@ def probe_drift(probe, wanted):
                 drifts = _user_drifts(entry, seen)
             elif kind == "group":
                 drifts = not seen or not seen.get("exists")
+            elif kind == "package":
+                drifts = not seen or seen.get("installed") is not True
             else:
                 drifts = _unit_drifts(entry, seen)
         else:

@@ -12,7 +12,8 @@ version_added: 0.1.0
 author: mlops.stack maintainers (@mlops-stack)
 description:
   - Reads, without changing anything, the type, owner, group, mode, link target and SHA1 checksum of each path,
-    the accounts of users and groups, and the states of systemd units, in a single module run.
+    the accounts of users and groups, the states of systemd units and the installed versions of packages, in a
+    single module run.
   - The roles compare the result on the controller with what they manage
     (filter M(mlops.stack.host_probe) results with C(mlops.stack.probe_drift)) and run only the tasks whose
     files, users or units differ. An unchanged host then costs one round trip instead of several per file,
@@ -41,6 +42,14 @@ options:
     default: []
   units:
     description: systemd units to read (C(.service) is added to a bare name).
+    type: list
+    elements: str
+    default: []
+  packages:
+    description:
+      - Debian packages whose installed version to read (C(dpkg-query)).
+      - On a host without C(dpkg-query) every package is reported C(unknown), so that the caller's install task runs
+        and decides.
     type: list
     elements: str
     default: []
@@ -99,6 +108,11 @@ units:
   returned: always
   type: dict
   sample: {consul: {load: loaded, active: active, enabled: enabled}}
+packages:
+  description: Per package name; C(installed) is true, false or C(unknown), with C(version) when installed.
+  returned: always
+  type: dict
+  sample: {docker.io: {installed: true, version: 26.1.5+dfsg1-9+b9}, docker-cli: {installed: false}}
 systemd_running:
   description: Whether systemd runs as the service manager (it does not during image builds).
   returned: always
@@ -191,6 +205,35 @@ def parse_systemctl_show(text, names):
     return units
 
 
+def parse_dpkg_query(text, names):
+    """Lines of package, status and version; installed only when dpkg says 'install ok installed'."""
+    found = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) != 3:
+            continue
+        name, status, version = fields
+        # Multi-arch packages come back as name:arch.
+        if status.split() == ["install", "ok", "installed"]:
+            found[name.split(":", 1)[0]] = version
+    packages = {}
+    for name in names:
+        version = found.get(name.split(":", 1)[0])
+        packages[name] = {"installed": True, "version": version} if version is not None else {"installed": False}
+    return packages
+
+
+def read_packages(module, names):
+    dpkg_query = module.get_bin_path("dpkg-query")
+    if not dpkg_query:
+        return {name: {"installed": "unknown"} for name in names}
+    # Exit status 1 only says that some name is not known to dpkg.
+    rc, out, err = module.run_command([dpkg_query, "-W", "-f=${Package}\t${Status}\t${Version}\n", "--", *names])
+    if rc not in (0, 1):
+        module.fail_json(msg="dpkg-query failed: %s" % (err.strip() or out.strip()), rc=rc)
+    return parse_dpkg_query(out, names)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -199,6 +242,7 @@ def main():
             "users": {"type": "list", "elements": "str", "default": []},
             "groups": {"type": "list", "elements": "str", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
+            "packages": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -209,6 +253,7 @@ def main():
         "users": {name: read_user(name) for name in params["users"]},
         "groups": {name: read_group(name) for name in params["groups"]},
         "units": {},
+        "packages": read_packages(module, params["packages"]) if params["packages"] else {},
         "systemd_running": os.path.isdir("/run/systemd/system"),
     }
     # Without a running systemd (image builds) nothing is known of the units:

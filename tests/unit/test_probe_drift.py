@@ -186,3 +186,29 @@ def test_read_path_reports_files_links_and_folders(tmp_path):
     assert host_probe.read_path(str(tmp_path / "l"), 4096)["link_target"] == str(target)
     assert host_probe.read_path(str(tmp_path), 4096)["type"] == "directory"
     assert host_probe.read_path(str(tmp_path / "missing"), 4096) == {"exists": False}
+
+
+def test_dpkg_query_output_counts_only_fully_installed_packages():
+    out = ("docker.io\tinstall ok installed\t26.1.5+dfsg1-9+b9\n"
+           "python3-requests:all\tinstall ok installed\t2.32.3+dfsg-1\n"
+           "docker-cli\tdeinstall ok config-files\t26.1.5+dfsg1-9+b9\n"
+           "containerd\tinstall ok half-configured\t1.7.24~ds1-6\n")
+    packages = host_probe.parse_dpkg_query(out, ["docker.io", "python3-requests", "docker-cli", "containerd", "runc"])
+    assert packages == {
+        "docker.io": {"installed": True, "version": "26.1.5+dfsg1-9+b9"},
+        "python3-requests": {"installed": True, "version": "2.32.3+dfsg-1"},
+        "docker-cli": {"installed": False},  # removed, its configuration kept
+        "containerd": {"installed": False},  # an interrupted install
+        "runc": {"installed": False},  # dpkg never heard of it
+    }
+
+
+@pytest.mark.parametrize(("seen", "drifts"), [
+    ({"installed": True, "version": "1"}, False),
+    ({"installed": False}, True),
+    ({"installed": "unknown"}, True),  # no dpkg-query on the host: the install task decides
+    (None, True),  # not asked about
+])
+def test_packages_drift_unless_installed(seen, drifts):
+    result = {"packages": {"docker.io": seen} if seen is not None else {}}
+    assert probe_drift(result, [{"type": "package", "name": "docker.io"}]) == (["package:docker.io"] if drifts else [])
