@@ -169,3 +169,29 @@ def wait_for(client, job_id, job_type, version, eval_id, deadline):
 def client_allocs(client, allocations):
     """Full allocations (with task states) of the failed ones."""
     return [client.request("GET", "allocation/%s" % a["ID"]) for a in allocations if a.get("ClientStatus") == "failed"]
+
+
+def acl_plan(current_policies, wanted_policies, current_tokens, wanted_tokens):
+    """What nomad_acl has to write.
+
+    current_policies: name -> Nomad's policy (or None when missing); current_tokens: name -> the token its
+    stored secret reads through acl/token/self (or None: no secret, or one Nomad refuses). Policies are
+    compared by rules (trimmed) and description; tokens by type and policy set, and a known token is updated
+    in place, so its secret never changes.
+    """
+    plan = {"create_policies": [], "update_policies": [], "create_tokens": [], "update_tokens": []}
+    for policy in wanted_policies:
+        have = current_policies.get(policy["name"])
+        if have is None:
+            plan["create_policies"].append(policy)
+        elif (have.get("Rules") or "").strip() != policy["rules"].strip() or (
+            have.get("Description") or ""
+        ) != (policy.get("description") or ""):
+            plan["update_policies"].append(policy)
+    for token in wanted_tokens:
+        have = current_tokens.get(token["name"])
+        if have is None:
+            plan["create_tokens"].append(token)
+        elif have.get("Type") != "client" or sorted(have.get("Policies") or []) != sorted(token["policies"]):
+            plan["update_tokens"].append(dict(token, accessor_id=have["AccessorID"]))
+    return plan

@@ -120,46 +120,11 @@ systemd_running:
 """
 
 import grp
-import hashlib
 import os
 import pwd
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
-
-TYPES = ((stat.S_ISLNK, "link"), (stat.S_ISDIR, "directory"), (stat.S_ISREG, "file"))
-
-
-def _name(lookup, ident):
-    try:
-        return lookup(ident)[0]
-    except KeyError:
-        return str(ident)
-
-
-def read_path(path, checksum_max_size):
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return {"exists": False}
-    kind = next((name for test, name in TYPES if test(st.st_mode)), "other")
-    info = {
-        "exists": True,
-        "type": kind,
-        "owner": _name(pwd.getpwuid, st.st_uid),
-        "group": _name(grp.getgrgid, st.st_gid),
-        "mode": "%04o" % stat.S_IMODE(st.st_mode),
-        "size": st.st_size,
-    }
-    if kind == "link":
-        info["link_target"] = os.readlink(path)
-    elif kind == "file" and st.st_size <= checksum_max_size:
-        digest = hashlib.sha1()  # noqa: S324 - the checksum Ansible's copy module compares with
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(65536), b""):
-                digest.update(block)
-        info["checksum"] = digest.hexdigest()
-    return info
+from ansible_collections.mlops.stack.plugins.module_utils.probe import name_of, read_path
 
 
 def read_user(name):
@@ -167,7 +132,7 @@ def read_user(name):
         entry = pwd.getpwnam(name)
     except KeyError:
         return {"exists": False}
-    return {"exists": True, "uid": entry.pw_uid, "gid": entry.pw_gid, "group": _name(grp.getgrgid, entry.pw_gid),
+    return {"exists": True, "uid": entry.pw_uid, "gid": entry.pw_gid, "group": name_of(grp.getgrgid, entry.pw_gid),
             "home": entry.pw_dir, "shell": entry.pw_shell}
 
 

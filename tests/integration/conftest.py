@@ -92,6 +92,27 @@ def nomad_dev(run_program, tmp_path):
     return base
 
 
+@pytest.fixture
+def nomad_acl_server(run_program, tmp_path):
+    """A Nomad server alone (no client) with ACLs on, not bootstrapped; yields its HTTP address."""
+    folder = unpack(verified_archive("nomad"), tmp_path / "nomad")
+    http_port = free_port()
+    config = tmp_path / "nomad.hcl"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\nbind_addr = "127.0.0.1"\n'
+        f"ports {{\n  http = {http_port}\n  rpc = {free_port()}\n  serf = {free_port()}\n}}\n"
+        'advertise {\n  http = "127.0.0.1"\n  rpc = "127.0.0.1"\n  serf = "127.0.0.1"\n}\n'
+        "server {\n  enabled = true\n  bootstrap_expect = 1\n}\n"
+        'acl {\n  enabled = true\n}\n'
+        'consul {\n  address = "127.0.0.1:1"\n  auto_advertise = false\n  server_auto_join = false\n}\n'
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    argv = [str(folder / "nomad"), "agent", f"-config={config}", "-log-level=WARN"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    run_program("nomad", argv, f"{base}/v1/status/leader", env=env, ready=lambda body: json.loads(body) != "")
+    return base
+
+
 def _node_ready(body: bytes) -> bool:
     return any(
         node["Status"] == "ready" and node.get("Drivers", {}).get("docker", {}).get("Healthy")

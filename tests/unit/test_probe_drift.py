@@ -212,3 +212,26 @@ def test_dpkg_query_output_counts_only_fully_installed_packages():
 def test_packages_drift_unless_installed(seen, drifts):
     result = {"packages": {"docker.io": seen} if seen is not None else {}}
     assert probe_drift(result, [{"type": "package", "name": "docker.io"}]) == (["package:docker.io"] if drifts else [])
+
+
+def test_controller_probe_reads_the_controllers_paths_like_host_probe(tmp_path):
+    from ansible.plugins.loader import init_plugin_loader, lookup_loader
+
+    init_plugin_loader([str(ROOT / ".build")])
+    lookup = lookup_loader.get("mlops.stack.controller_probe")
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    (private / "token").write_text("secret")
+    missing = tmp_path / "missing"
+    [probe] = lookup.run([str(private), str(shared), str(missing), str(private / "token")])
+    files = probe["files"]
+    assert files[str(private)]["type"] == "directory" and files[str(private)]["mode"] == "0700"
+    assert files[str(missing)] == {"exists": False}
+    assert files[str(private / "token")]["checksum"] == "e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"  # sha1("secret")
+    wanted = [{"path": str(path), "type": "directory", "mode": "0700"} for path in (private, shared, missing)]
+    # Only the folder open to others and the missing one are to be (re)created.
+    assert probe_drift(probe, wanted) == [str(shared), str(missing)]

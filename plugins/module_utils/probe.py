@@ -1,0 +1,45 @@
+# Copyright: mlops.stack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What host_probe (on a host) and controller_probe (on the controller) read of a path."""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import pwd
+import stat
+
+TYPES = ((stat.S_ISLNK, "link"), (stat.S_ISDIR, "directory"), (stat.S_ISREG, "file"))
+
+
+def name_of(lookup, ident):
+    try:
+        return lookup(ident)[0]
+    except KeyError:
+        return str(ident)
+
+
+def read_path(path, checksum_max_size):
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return {"exists": False}
+    kind = next((name for test, name in TYPES if test(st.st_mode)), "other")
+    info = {
+        "exists": True,
+        "type": kind,
+        "owner": name_of(pwd.getpwuid, st.st_uid),
+        "group": name_of(grp.getgrgid, st.st_gid),
+        "mode": "%04o" % stat.S_IMODE(st.st_mode),
+        "size": st.st_size,
+    }
+    if kind == "link":
+        info["link_target"] = os.readlink(path)
+    elif kind == "file" and st.st_size <= checksum_max_size:
+        digest = hashlib.sha1()  # noqa: S324 - the checksum Ansible's copy module compares with
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(65536), b""):
+                digest.update(block)
+        info["checksum"] = digest.hexdigest()
+    return info
