@@ -105,9 +105,13 @@ def wait_for(client, job_id, job_type, version, eval_id, deadline):
 
     Returns (status, allocations): "successful" for a service job's deployment,
     "complete" for batch allocations, "running" for a system job without a
-    deployment. Raises RuntimeError with the failed allocations' task events.
+    deployment. Raises RuntimeError with the failed allocations' task events: when
+    the deployment or a batch allocation failed, and, for service and system jobs,
+    as soon as every allocation failed beyond recovery (beyond_recovery), not at
+    the deadline.
     """
     started = time.monotonic()
+    last_failed_ids = None
     while True:
         if eval_id:
             evaluation = client.request("GET", "evaluation/%s" % eval_id)
@@ -152,6 +156,18 @@ def wait_for(client, job_id, job_type, version, eval_id, deadline):
                 and all(a.get("ClientStatus") == "running" for a in allocations)
             ):
                 return "running", allocations
+            failed_ids = None
+            if allocations and all(a.get("ClientStatus") == "failed" for a in allocations):
+                evaluations = client.request("GET", client.job_path(job_id, "evaluations")) or []
+                if beyond_recovery(allocations, evaluations):
+                    failed_ids = sorted(a["ID"] for a in allocations)
+            if failed_ids and failed_ids == last_failed_ids:
+                events = failure_events(client_allocs(client, allocations))
+                raise RuntimeError(
+                    "job %s failed: every allocation failed with no restart or reschedule left that could succeed%s"
+                    % (job_id, (": " + "; ".join(events)) if events else "")
+                )
+            last_failed_ids = failed_ids
         if time.monotonic() > deadline:
             events = failure_events(client_allocs(client, allocations))
             raise RuntimeError(
@@ -164,6 +180,35 @@ def wait_for(client, job_id, job_type, version, eval_id, deadline):
                 )
             )
         time.sleep(1)
+
+
+def failed_unrecoverably(allocation):
+    """A failed allocation whose task Nomad would not restart because the error was unrecoverable (a driver
+    config Nomad cannot parse, for example): the same job version fails the same way wherever it is placed."""
+    return allocation.get("ClientStatus") == "failed" and any(
+        event.get("Type") == "Not Restarting"
+        and "unrecoverable" in (event.get("RestartReason") or event.get("DisplayMessage") or "").lower()
+        for state in (allocation.get("TaskStates") or {}).values()
+        for event in (state or {}).get("Events") or []
+    )
+
+
+def beyond_recovery(allocations, evaluations):
+    """Every allocation failed and nothing Nomad may still try can succeed: a certain failure, before any deadline.
+
+    Either every allocation failed with an unrecoverable error, or every one failed with no restart or
+    reschedule left: none replaced (NextAllocation), none to be rescheduled (FollowupEvalID, a delayed
+    evaluation), and no evaluation of the job still to run. Restarts happen inside an allocation: it is
+    "failed" only once they are used up. wait_for asks this on two polls in a row (the same failed
+    allocations), so a replacement the scheduler places in between is seen.
+    """
+    if not allocations or any(a.get("ClientStatus") != "failed" for a in allocations):
+        return False
+    if all(failed_unrecoverably(a) for a in allocations):
+        return True
+    if any(a.get("NextAllocation") or a.get("FollowupEvalID") for a in allocations):
+        return False
+    return bool(evaluations) and all(e.get("Status") in ("complete", "failed", "canceled") for e in evaluations)
 
 
 def client_allocs(client, allocations):

@@ -53,6 +53,10 @@ options:
     description:
       - Wait until a service or system job's deployment is successful, or a batch job's allocations are complete.
       - Fails, with the failed allocations' task events, when the deployment fails or an allocation fails.
+      - A service or system job fails as soon as every allocation of this version has failed beyond recovery, not
+        at its deployment's progress deadline or O(wait_timeout). That is, each failed with an error Nomad calls
+        unrecoverable (a driver config it cannot parse), or each failed with no restart or reschedule left (no
+        replacement placed, none delayed, no evaluation pending).
     type: bool
     default: false
   wait_timeout:

@@ -159,6 +159,37 @@ def test_a_broken_image_fails_with_the_allocation_event(nomad_dev):
     assert "no-such-image" in result["msg"], result["msg"]
 
 
+MISCONFIGURED = """
+job "misconfigured" {
+  type = "service"
+  group "misconfigured" {
+    task "misconfigured" {
+      driver = "docker"
+      config {
+        image        = "mlops-stack/debian:12"
+        bogus_option = true
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+"""
+
+
+def test_a_service_that_cannot_recover_fails_at_once_not_at_the_deadline(nomad_dev):
+    """A driver config Nomad cannot parse, with Nomad's default restart, reschedule and update blocks (a
+    10-minute progress deadline, rescheduling without end): the wait ends with the driver's message once
+    every allocation failed unrecoverably, while Nomad's deployment is still running."""
+    result = run_module("nomad_job", {"address": nomad_dev, "hcl": MISCONFIGURED, "wait": True, "wait_timeout": 600})
+    assert result.get("failed") is True, result
+    assert "job misconfigured failed: every allocation failed with no restart or reschedule left" in result["msg"]
+    assert 'No argument or block type is named "bogus_option"' in result["msg"], result["msg"]
+    assert get(nomad_dev, "job/misconfigured/deployment")["Status"] == "running"
+
+
 def test_bad_input_is_one_clear_line_and_changes_nothing(nomad_dev):
     broken_hcl = 'job "x" {\n  group "g" {\n    tsk "t" {}\n  }\n}\n'
     invalid = run_module("nomad_job", {"address": nomad_dev, "hcl": broken_hcl})

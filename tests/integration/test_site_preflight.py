@@ -87,6 +87,10 @@ def test_secrets_folder_that_is_a_file(tmp_path):
             "consul_retry_interval must be a Go duration such as 2s or 1m30s, got 2 seconds",
         ),
         ({"nomad_retry_interval": "30"}, "nomad_retry_interval must be a Go duration such as 2s or 1m30s, got 30"),
+        (
+            {"nomad_tls_renew_days": 900},
+            "nomad_tls_renew_days must be at least 0 and less than nomad_tls_cert_days (825)",
+        ),
         ({"ml_workload_epochs": 0}, "ml_workload_epochs must be a whole number of at least 1, got 0"),
         ({"ml_workload_learning_rate": "fast"}, "ml_workload_learning_rate must be a number above 0, got fast"),
         ({"grafana_http_port": 70000}, "grafana_http_port must be a TCP port (1-65535), got 70000"),
@@ -110,6 +114,7 @@ def test_secrets_folder_that_is_a_file(tmp_path):
         "consul-token",
         "consul-retry-interval",
         "nomad-retry-interval",
+        "nomad-renew-days",
         "epochs",
         "learning-rate",
         "grafana-port",

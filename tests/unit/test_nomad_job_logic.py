@@ -6,7 +6,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / ".build"))  # ansible_collections/mlops/stack -> the checkout
 
-from ansible_collections.mlops.stack.plugins.module_utils.nomad import acl_plan  # noqa: E402
+from ansible_collections.mlops.stack.plugins.module_utils.nomad import acl_plan, beyond_recovery  # noqa: E402
 from ansible_collections.mlops.stack.plugins.modules.nomad_job import hcl_variables, render_diff  # noqa: E402
 
 
@@ -81,3 +81,35 @@ def test_acl_plan_has_nothing_to_do_for_an_equal_cluster():
                     {"t": {"AccessorID": "a", "Type": "client", "Policies": ["p"]}},
                     [{"name": "t", "policies": ["p"], "secret_id": "s"}])
     assert not any(plan.values())
+
+
+NOT_RESTARTING = {"Type": "Not Restarting", "RestartReason": "Error was unrecoverable"}
+UNRECOVERABLE = {"t": {"Events": [{"Type": "Driver Failure"}, NOT_RESTARTING]}}
+NO_RESTARTS = {"t": {"Events": [{"Type": "Not Restarting", "RestartReason": "Policy allows no restarts"}]}}
+DONE = [{"Status": "complete"}, {"Status": "complete"}]
+
+
+def test_beyond_recovery_when_every_allocation_failed_unrecoverably_even_with_reschedules_pending():
+    allocations = [
+        {"ClientStatus": "failed", "TaskStates": UNRECOVERABLE, "NextAllocation": "b"},
+        {"ClientStatus": "failed", "TaskStates": UNRECOVERABLE, "FollowupEvalID": "e"},
+    ]
+    assert beyond_recovery(allocations, [*DONE, {"Status": "pending"}])
+
+
+def test_beyond_recovery_when_nothing_is_left_to_try():
+    allocations = [{"ClientStatus": "failed", "TaskStates": NO_RESTARTS}]
+    assert beyond_recovery(allocations, DONE)
+
+
+def test_not_beyond_recovery_while_nomad_may_still_succeed():
+    failed = {"ClientStatus": "failed", "TaskStates": NO_RESTARTS}
+    assert not beyond_recovery([], DONE)  # nothing placed yet
+    assert not beyond_recovery([failed, {"ClientStatus": "running"}], DONE)  # one still runs
+    assert not beyond_recovery([{**failed, "NextAllocation": "b"}], DONE)  # replaced
+    assert not beyond_recovery([{**failed, "FollowupEvalID": "e"}], DONE)  # to be rescheduled
+    assert not beyond_recovery([failed], [*DONE, {"Status": "pending"}])  # an evaluation still to run
+    assert not beyond_recovery([failed], [])  # no evaluation seen yet
+    # One unrecoverable failure does not make the recoverable one certain.
+    mixed = [{"ClientStatus": "failed", "TaskStates": UNRECOVERABLE}, {**failed, "FollowupEvalID": "e"}]
+    assert not beyond_recovery(mixed, DONE)

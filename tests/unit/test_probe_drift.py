@@ -214,11 +214,8 @@ def test_packages_drift_unless_installed(seen, drifts):
     assert probe_drift(result, [{"type": "package", "name": "docker.io"}]) == (["package:docker.io"] if drifts else [])
 
 
-def test_controller_probe_reads_the_controllers_paths_like_host_probe(tmp_path):
-    from ansible.plugins.loader import init_plugin_loader, lookup_loader
-
-    init_plugin_loader([str(ROOT / ".build")])
-    lookup = lookup_loader.get("mlops.stack.controller_probe")
+def test_controller_probe_reads_the_controllers_paths_like_host_probe(tmp_path, lookup_plugin):
+    lookup = lookup_plugin("controller_probe")
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     private.chmod(0o700)

@@ -19,6 +19,12 @@ def test_daemon_json_rotates_container_logs(host):
     assert host.check_output("docker info --format '{{.LoggingDriver}}'") == "json-file"
 
 
+def test_containers_survive_a_restart_of_the_engine(host):
+    """live-restore (docker_engine_live_restore, on by default) is on in the running engine."""
+    assert json.loads(host.file("/etc/docker/daemon.json").content_string)["live-restore"] is True
+    assert host.check_output("docker info --format '{{.LiveRestoreEnabled}}'") == "true"
+
+
 def test_further_daemon_options_apply(host):
     # docker_engine_daemon_options from the Molecule base config.
     assert json.loads(host.file("/etc/docker/daemon.json").content_string)["bip"] == "10.213.0.1/24"

@@ -1,0 +1,28 @@
+"""Shared fixtures of the unit tests."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def forget_collections():
+    """Drop ansible_collections from sys.modules: other tests import the collection's code as a plain package."""
+    for name in [m for m in sys.modules if m == "ansible_collections" or m.startswith("ansible_collections.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def lookup_plugin():
+    """lookup_plugin(name): the collection's lookup plugin, loaded by Ansible's own plugin loader from a clean slate."""
+    from ansible.plugins.loader import init_plugin_loader, lookup_loader
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    _AnsibleCollectionFinder._remove()
+    forget_collections()
+    init_plugin_loader([str(ROOT / ".build")])
+    yield lambda name: lookup_loader.get("mlops.stack." + name)
+    _AnsibleCollectionFinder._remove()
+    forget_collections()
