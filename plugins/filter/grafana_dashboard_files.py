@@ -1,3 +1,5 @@
+# Copyright: mlops.stack maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """grafana_dashboard_files: the dashboard files a provisioning folder should hold."""
 
 from __future__ import annotations
