@@ -9,7 +9,6 @@ right; Grafana reading them was not run here.
 
 import configparser
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from ansible.errors import AnsibleError
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+from conftest import forget_collections
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "grafana"
@@ -90,16 +90,11 @@ def collection_loader():
         (COLLECTIONS / "ansible_collections" / "mlops" / "stack").symlink_to("../../..")
     # Other tests import the collection's code as a plain package: Ansible's
     # own loader starts from a clean slate, and leaves none behind.
-    _forget_collections()
+    forget_collections()
     _AnsibleCollectionFinder(paths=[str(COLLECTIONS)])._install()
     yield
     _AnsibleCollectionFinder._remove()
-    _forget_collections()
-
-
-def _forget_collections():
-    for name in [m for m in sys.modules if m == "ansible_collections" or m.startswith("ansible_collections.")]:
-        del sys.modules[name]
+    forget_collections()
 
 
 def templar(tmp_path, _facts=None, **overrides):
