@@ -150,3 +150,20 @@ serve_mirror() {
 stop_mirror() {
   if [ -n "${MLOPS_MIRROR_PID:-}" ]; then kill "$MLOPS_MIRROR_PID" 2>/dev/null || true; fi
 }
+
+collection_install() {
+  # Build the collection tarball and install it where Ansible looks first, so
+  # the Molecule scenarios run the roles from the built artifact by full name.
+  local dist="$MLOPS_ROOT/.build/dist" inst="$MLOPS_ROOT/.build/installed"
+  rm -rf "$dist" "$inst" && mkdir -p "$dist" "$inst"
+  ansible-galaxy collection build --force --output-path "$dist" "$MLOPS_ROOT" >/dev/null
+  ansible-galaxy collection install --force --offline --no-deps -p "$inst" "$dist"/mlops-stack-*.tar.gz >/dev/null
+  local role
+  for role in pushgateway consul nomad docker_engine prometheus grafana ml_workload; do
+    ansible-doc -t role "mlops.stack.$role" >/dev/null || return 1  # the argument spec renders
+  done
+  ansible-doc mlops.stack.nomad_job mlops.stack.nomad_job_info mlops.stack.nomad_job_dispatch \
+    mlops.stack.grafana_folder mlops.stack.grafana_datasource mlops.stack.grafana_dashboard mlops.stack.host_probe >/dev/null && \
+  ansible-doc -t filter mlops.stack.listen_url mlops.stack.grafana_resolve_inputs mlops.stack.grafana_dashboard_files mlops.stack.probe_drift >/dev/null  # plugin docs render
+  ls "$dist"/mlops-stack-*.tar.gz
+}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.common.text.converters import to_text
@@ -81,3 +82,19 @@ def request_json(error_class, method, url, headers=None, body=None, missing_ok=F
         return json.loads(raw)
     except ValueError:
         raise error_class(method, url, 200, "not JSON: %s" % one_line(raw, 200)) from None
+
+
+def with_retries(call, transient, timeout, pause=1.0, clock=time.monotonic, sleep=time.sleep):
+    """call()'s result, calling again while it raises an APIError that transient(error) accepts.
+
+    For the moments a cluster cannot answer yet (no leader elected, the API not up): at most timeout seconds,
+    then the last error is raised; any other error is raised at once.
+    """
+    deadline = clock() + timeout
+    while True:
+        try:
+            return call()
+        except APIError as error:
+            if not transient(error) or clock() > deadline:
+                raise
+        sleep(pause)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ansible_collections.mlops.stack.plugins.module_utils._http import APIError, request_json
+from ansible_collections.mlops.stack.plugins.module_utils._http import APIError, request_json, with_retries
 
 
 class ConsulAPIError(APIError):
@@ -15,16 +15,27 @@ class ConsulAPIError(APIError):
     service = "Consul"
 
 
+def leaderless(error):
+    """Consul's 500 while the servers elect a leader ("No cluster leader", "Raft leader not found ...")."""
+    return error.status == 500 and "leader" in (error.message or "").lower()
+
+
 class ConsulClient:
-    def __init__(self, url, token=None, ca_path=None, validate_certs=True, timeout=30):
+    """Requests to one agent; a request made while the cluster has no leader is repeated for leader_timeout s."""
+
+    def __init__(self, url, token=None, ca_path=None, validate_certs=True, timeout=30, leader_timeout=60):
         self.url = url.rstrip("/")
         self.token = token
         self.tls = {"ca_path": ca_path, "validate_certs": validate_certs, "timeout": timeout}
+        self.leader_timeout = leader_timeout
 
     def request(self, method, path, body=None, missing_ok=False):
         headers = {"X-Consul-Token": self.token} if self.token else {}
-        return request_json(ConsulAPIError, method, "%s/v1/%s" % (self.url, path.lstrip("/")), headers=headers,
-                            body=body, missing_ok=missing_ok, **self.tls)
+        url = "%s/v1/%s" % (self.url, path.lstrip("/"))
+        return with_retries(
+            lambda: request_json(ConsulAPIError, method, url, headers=headers, body=body, missing_ok=missing_ok,
+                                 **self.tls),
+            leaderless, self.leader_timeout)
 
 
 def rules_mark(rules):

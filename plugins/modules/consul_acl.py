@@ -50,6 +50,12 @@ options:
     description: Seconds per request.
     type: int
     default: 30
+  leader_timeout:
+    description:
+      - Seconds to keep repeating a request that Consul answers with "no leader" (HTTP 500 while the servers elect
+        one, for example right after a server stopped), before failing with that answer.
+    type: int
+    default: 60
   policies:
     description: Policies to keep.
     type: list
@@ -176,6 +182,7 @@ def main():
             "ca_path": {"type": "path"},
             "validate_certs": {"type": "bool", "default": True},
             "timeout": {"type": "int", "default": 30},
+            "leader_timeout": {"type": "int", "default": 60},
             "policies": {"type": "list", "elements": "dict", "default": [], "options": {
                 "name": {"type": "str", "required": True},
                 "rules": {"type": "str", "required": True},
@@ -193,7 +200,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    client = ConsulClient(p["url"], p["token"], p["ca_path"], p["validate_certs"], p["timeout"])
+    client = ConsulClient(p["url"], p["token"], p["ca_path"], p["validate_certs"], p["timeout"], p["leader_timeout"])
     result = {"changed": False, "bootstrapped": False, "created_policies": [], "updated_policies": [],
               "created_tokens": [], "updated_tokens": []}
     for token in p["tokens"]:

@@ -136,9 +136,8 @@ secrets:
   type: dict
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlops.stack.plugins.module_utils._http import with_retries
 from ansible_collections.mlops.stack.plugins.module_utils.nomad import (
     NomadAPIError,
     NomadClient,
@@ -151,35 +150,31 @@ REFUSED = ("The ACL system of the Nomad cluster at {url} was bootstrapped before
            "bootstrap, reset index), and run again.")
 
 
+def not_ready(error):
+    """500: no leader yet; None: the API is not up yet."""
+    return error.status in (500, None)
+
+
 def management_state(module, client):
     """'known' when Nomad accepts the management token, 'unknown' when it does not know it (yet)."""
-    deadline = time.monotonic() + module.params["bootstrap_timeout"]
-    while True:
-        try:
-            client.request("GET", "acl/token/self")
-            return "known"
-        except NomadAPIError as error:
-            if error.status in (403, 404):
-                return "unknown"
-            # 500: no leader yet; None: the API is not up yet.
-            if error.status not in (500, None) or time.monotonic() > deadline:
-                raise
-        time.sleep(1)
+    try:
+        with_retries(lambda: client.request("GET", "acl/token/self"), not_ready, module.params["bootstrap_timeout"])
+        return "known"
+    except NomadAPIError as error:
+        if error.status in (403, 404):
+            return "unknown"
+        raise
 
 
 def bootstrap(module, client):
-    deadline = time.monotonic() + module.params["bootstrap_timeout"]
-    while True:
-        try:
-            client.request("POST", "acl/bootstrap", {"BootstrapSecret": module.params["token"]})
-            return
-        except NomadAPIError as error:
-            if error.status == 400 and "bootstrap already done" in error.message.lower():
-                module.fail_json(msg=REFUSED.format(url=client.address, origin=module.params["token_origin"],
-                                                    message=error.message))
-            if error.status not in (500, None) or time.monotonic() > deadline:
-                raise
-        time.sleep(1)
+    try:
+        with_retries(lambda: client.request("POST", "acl/bootstrap", {"BootstrapSecret": module.params["token"]}),
+                     not_ready, module.params["bootstrap_timeout"])
+    except NomadAPIError as error:
+        if error.status == 400 and "bootstrap already done" in error.message.lower():
+            module.fail_json(msg=REFUSED.format(url=client.address, origin=module.params["token_origin"],
+                                                message=error.message))
+        raise
 
 
 def main():
