@@ -26,6 +26,7 @@ REGION = "us-east-1"
 CLUSTER = "mlopstest"
 TAG = "mlops-stack:cluster"
 ASG_TASK = "mlops.stack.aws_infra : Auto Scaling group of the Nomad clients"
+RULES_TASK = "mlops.stack.aws_infra : Listener rules (the Nomad UI, and its API when asked for, to the Nomad servers)"
 VPC_CIDR = "10.42.0.0/16"
 PUBLIC = ["10.42.0.0/24", "10.42.1.0/24", "10.42.2.0/24"]
 PRIVATE = ["10.42.16.0/20", "10.42.32.0/20", "10.42.48.0/20"]
@@ -306,6 +307,19 @@ def test_clients_from_launch_template_and_auto_scaling_group(provisioned, aws):
     assert len(instances(aws, "mlops_clients")) == 2
 
 
+def forwards(aws) -> dict:
+    """The load balancer's listener rules: path patterns (or "default") -> target group name."""
+    elb = aws("elbv2")
+    (lb,) = elb.describe_load_balancers(Names=[CLUSTER])["LoadBalancers"]
+    (listener,) = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    groups = {g["TargetGroupArn"]: g["TargetGroupName"] for g in elb.describe_target_groups(
+        LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]}  # fmt: skip
+    return {
+        tuple(c["Values"][0] for c in r["Conditions"]) or ("default",): groups[r["Actions"][0]["TargetGroupArn"]]
+        for r in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+    }
+
+
 def test_load_balancer_https_listener(provisioned, aws, settings):
     elb = aws("elbv2")
     (lb,) = elb.describe_load_balancers(Names=[CLUSTER])["LoadBalancers"]
@@ -315,13 +329,9 @@ def test_load_balancer_https_listener(provisioned, aws, settings):
     assert [c["CertificateArn"] for c in listener["Certificates"]] == [settings["aws_infra_certificate_arn"]]
     groups = {g["TargetGroupArn"]: g for g in elb.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])[
         "TargetGroups"]}  # fmt: skip
-    forwards = {
-        tuple(c["Values"][0] for c in r["Conditions"]) or ("default",):
-            groups[r["Actions"][0]["TargetGroupArn"]]["TargetGroupName"]
-        for r in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
-    }  # fmt: skip
     nomad, grafana = f"{CLUSTER}-nomad", f"{CLUSTER}-grafana"
-    assert forwards == {("/ui",): nomad, ("/ui/*",): nomad, ("/v1/*",): nomad, ("default",): grafana}
+    # Only the UIs by default: Nomad's API (/v1/*) is an opt-in.
+    assert forwards(aws) == {("/ui",): nomad, ("/ui/*",): nomad, ("default",): grafana}
     by_name = {g["TargetGroupName"]: g for g in groups.values()}
     assert (by_name[nomad]["Protocol"], by_name[nomad]["Port"]) == ("HTTPS", 4646)
     assert (by_name[grafana]["Protocol"], by_name[grafana]["Port"]) == ("HTTP", 3000)
@@ -393,6 +403,16 @@ def test_inventory_groups(provisioned, moto_server, aws):
     # The inventory's group_vars: Consul and Nomad join by the servers' tag.
     assert server["consul_retry_join"] == ["{{ mlops_aws_join }}"] == server["nomad_retry_join"]
     assert "tag_key=mlops-stack:join tag_value={{ mlops_aws_cluster }}" in server["mlops_aws_join"]
+
+
+def test_nomad_api_through_the_load_balancer_is_an_opt_in(provisioned, moto_server, settings, aws):
+    # (The client count of the test before, so that only the rules change.)
+    run = playbook(moto_server, "aws_provision",
+                   {**settings, "aws_infra_client_desired_capacity": 3, "aws_infra_alb_nomad_api": True})
+    assert run.rc == 0, str(run)
+    assert run.changed == [RULES_TASK], str(run)
+    nomad, grafana = f"{CLUSTER}-nomad", f"{CLUSTER}-grafana"
+    assert forwards(aws) == {("/ui",): nomad, ("/ui/*",): nomad, ("/v1/*",): nomad, ("default",): grafana}
 
 
 def destroy_settings(settings: dict) -> dict:
