@@ -14,8 +14,8 @@ def run_program(tmp_path, request):
     """Start real programs; stop them after the test; print their logs if it failed."""
     started: list[Program] = []
 
-    def start(name, argv, health_url, env=None, timeout=60, ready=None) -> Program:
-        program = Program(name, argv, health_url, tmp_path, env, ready)
+    def start(name, argv, health_url, env=None, timeout=60, ready=None, **health) -> Program:
+        program = Program(name, argv, health_url, tmp_path, env, ready, **health)
         started.append(program)
         return program.start(timeout)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import ssl
 import subprocess
 import tarfile
 import time
@@ -81,9 +82,13 @@ class Program:
         workdir: Path,
         env: dict | None = None,
         ready: Callable[[bytes], bool] | None = None,
+        health_headers: dict | None = None,
+        health_context: ssl.SSLContext | None = None,
     ):
         self.name, self.argv, self.health_url, self.workdir = name, argv, health_url, workdir
         self.ready = ready or (lambda body: True)
+        # HTTPS and basic auth on the health URL (programs that ask for them).
+        self.health_headers, self.health_context = health_headers or {}, health_context
         self.log_path = workdir / f"{name}.log"
         self.env = env
         self.proc: subprocess.Popen | None = None
@@ -98,7 +103,8 @@ class Program:
             if self.proc.poll() is not None:
                 raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
             try:
-                with urllib.request.urlopen(self.health_url, timeout=2) as resp:
+                request = urllib.request.Request(self.health_url, headers=self.health_headers)
+                with urllib.request.urlopen(request, timeout=2, context=self.health_context) as resp:
                     if resp.status == 200 and self.ready(resp.read()):
                         return self
             except (urllib.error.URLError, OSError):

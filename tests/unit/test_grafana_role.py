@@ -53,7 +53,10 @@ EVERY_OPTION = {
     "grafana_ini_extra": {"log": {"level": "debug"}, "smtp": {"enabled": True, "host": "smtp.example.org:25"}},
     "grafana_prometheus_datasource_uid": "prom",
     "grafana_prometheus_datasource_name": "Metrics",
-    "grafana_prometheus_url": "http://prometheus.service.consul:9090",
+    "grafana_prometheus_url": "https://prometheus.service.consul:9090",
+    "grafana_prometheus_ca_cert": "",
+    "grafana_prometheus_username": "reader",
+    "grafana_prometheus_password": "given-password-3",
     "grafana_prometheus_scrape_interval": "30s",
     "grafana_datasources": [
         {
@@ -190,14 +193,37 @@ def test_environment_file_secrets_are_generated_once(tmp_path):
 
 
 def test_datasources_file_defaults(tmp_path):
+    # What the prometheus role generated once: the monitoring CA and its password.
+    monitoring = tmp_path / "inventory" / ".secrets" / "monitoring"
+    monitoring.mkdir(parents=True, mode=0o700)
+    (monitoring / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\nmonitoring CA\n-----END CERTIFICATE-----\n")
+    (monitoring / "prometheus.password").write_text("generated-by-the-prometheus-role\n")
     doc = yaml.safe_load(render(tmp_path, "datasources.yaml.j2"))
     assert doc["apiVersion"] == 1
     (prometheus,) = doc["datasources"]
     assert set(prometheus) <= DATASOURCE_KEYS
     assert prometheus["uid"] == "prometheus" and prometheus["type"] == "prometheus" and prometheus["access"] == "proxy"
-    assert prometheus["url"] == "http://127.0.0.1:9090"
+    assert prometheus["url"] == "https://127.0.0.1:9090"
     assert prometheus["editable"] is False and prometheus["isDefault"] is True
+    assert prometheus["jsonData"] == {
+        "httpMethod": "POST",
+        "timeInterval": "15s",
+        "prometheusType": "Prometheus",
+        "tlsAuthWithCACert": True,
+    }
+    assert (prometheus["basicAuth"], prometheus["basicAuthUser"]) == (True, "mlops")
+    assert prometheus["secureJsonData"] == {
+        "basicAuthPassword": "generated-by-the-prometheus-role",
+        "tlsCACert": "-----BEGIN CERTIFICATE-----\nmonitoring CA\n-----END CERTIFICATE-----",
+    }
+
+
+def test_datasource_for_a_prometheus_without_tls_or_password(tmp_path):
+    plain = {"prometheus_web_tls": False, "prometheus_web_auth": False}
+    (prometheus,) = yaml.safe_load(render(tmp_path, "datasources.yaml.j2", **plain))["datasources"]
+    assert prometheus["url"] == "http://127.0.0.1:9090"
     assert prometheus["jsonData"] == {"httpMethod": "POST", "timeInterval": "15s", "prometheusType": "Prometheus"}
+    assert "basicAuth" not in prometheus and "secureJsonData" not in prometheus
 
 
 def test_datasources_file_with_every_option_set(tmp_path):
@@ -206,9 +232,11 @@ def test_datasources_file_with_every_option_set(tmp_path):
     assert (prometheus["uid"], prometheus["name"], prometheus["url"]) == (
         "prom",
         "Metrics",
-        "http://prometheus.service.consul:9090",
+        "https://prometheus.service.consul:9090",
     )
-    assert prometheus["jsonData"]["timeInterval"] == "30s"
+    assert prometheus["jsonData"]["timeInterval"] == "30s" and "tlsAuthWithCACert" not in prometheus["jsonData"]
+    assert prometheus["basicAuthUser"] == "reader"
+    assert prometheus["secureJsonData"] == {"basicAuthPassword": "given-password-3"}
     assert set(loki) <= DATASOURCE_KEYS and loki["secureJsonData"] == {"basicAuthPassword": "s3cret"}
     # A file with secrets is written without a diff.
     assert (
@@ -217,7 +245,7 @@ def test_datasources_file_with_every_option_set(tmp_path):
             "__grafana_datasources_file.datasources | selectattr('secureJsonData', 'defined') | list | length",
             **EVERY_OPTION,
         )
-        == 1
+        == 2
     )
 
 

@@ -107,6 +107,10 @@ def test_the_prometheus_datasource_has_a_fixed_uid(host):
         "isDefault": True,
         "editable": False,
         "jsonData": {"httpMethod": "POST", "timeInterval": "15s", "prometheusType": "Prometheus"},
+        # Prometheus' web user, its password generated once on the controller.
+        "basicAuth": True,
+        "basicAuthUser": "mlops",
+        "secureJsonData": {"basicAuthPassword": (SECRETS / "monitoring" / "prometheus.password").read_text().strip()},
     }
     assert extra["uid"] == "prometheus-long" and extra["jsonData"] == {"timeInterval": "1m"}
 

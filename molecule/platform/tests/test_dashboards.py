@@ -6,6 +6,7 @@ every value is selected, formatted the way Grafana formats a multi-value variabl
 """
 
 import json
+import os
 import re
 import shlex
 import time
@@ -16,7 +17,11 @@ import pytest
 testinfra_hosts = ["e2e-monitoring-1"]
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARDS = sorted((ROOT / "roles/grafana/files/dashboards").glob("*.json"))
-PROMETHEUS = "http://127.0.0.1:9090/api/v1"
+PROMETHEUS = "https://127.0.0.1:9090/api/v1"
+SECRETS = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory" / ".secrets"
+# Prometheus' web user (HTTPS from the monitoring CA; the password generated once on the controller).
+PASSWORD = (SECRETS / "monitoring" / "prometheus.password").read_text().strip()
+AUTH = f"--cacert /etc/prometheus/tls/ca.crt -u mlops:{PASSWORD}"
 # Grafana's own variables, with values for a 15s scrape interval and a 1h time range.
 BUILTINS = {
     "__rate_interval": "1m", "__interval": "30s", "__interval_ms": "30000",
@@ -40,7 +45,7 @@ def eventually(check, timeout=240):
 
 def api(host, path, **params):
     data = " ".join(f"--data-urlencode {shlex.quote(f'{key}={value}')}" for key, value in params.items())
-    body = json.loads(host.check_output(f"curl -fsS -G {PROMETHEUS}{path} {data}"))
+    body = json.loads(host.check_output(f"curl -fsS {AUTH} -G {PROMETHEUS}{path} {data}"))
     assert body["status"] == "success", body
     return body["data"]
 

@@ -23,6 +23,12 @@ def token(path):
     return (SECRETS / path).read_text().strip()
 
 
+# Prometheus and the Pushgateway: HTTPS from the monitoring CA, and a password
+# each (generated once on the controller).
+PROMETHEUS = f"curl -fsS --cacert /etc/prometheus/tls/ca.crt -u mlops:{token('monitoring/prometheus.password')}"
+PUSHGATEWAY = f"curl -fsS --cacert /etc/pushgateway/tls/ca.crt -u mlops:{token('monitoring/pushgateway.password')}"
+
+
 def eventually(check, timeout=90):
     """The side effect stopped and started a server: give the cluster time."""
     deadline = time.monotonic() + timeout
@@ -46,8 +52,8 @@ def consul(host, path):
 
 
 def promql(host, query):
-    url = "http://127.0.0.1:9090/api/v1/query?query=" + urllib.parse.quote(query)
-    body = json.loads(host.check_output(f"curl -fsS '{url}'"))
+    url = "https://127.0.0.1:9090/api/v1/query?query=" + urllib.parse.quote(query)
+    body = json.loads(host.check_output(f"{PROMETHEUS} '{url}'"))
     assert body["status"] == "success", body
     return body["data"]["result"]
 
@@ -79,9 +85,25 @@ def test_the_pushgateway_is_in_consul_and_passing(host):
     assert [(e["Node"]["Node"], e["Service"]["Port"]) for e in entries] == [("e2e-monitoring-1", 9091)]
 
 
+def test_prometheus_and_the_pushgateway_let_nobody_in_without_the_password(host):
+    """Nobody reads or forges the metrics the alerts and dashboards read."""
+
+    def status(service, args):
+        return host.check_output(f"curl -sS -o /dev/null -w '%{{http_code}}' --cacert /etc/{service}/tls/ca.crt {args}")
+
+    for service, url in (("prometheus", "https://127.0.0.1:9090/api/v1/query?query=up"),
+                         ("pushgateway", "https://127.0.0.1:9091/metrics")):  # fmt: skip
+        for auth in ("", "-u mlops:wrong-password"):
+            assert status(service, f"{auth} '{url}'") == "401", (service, auth)
+    forged = "mlops_training_status{status=\"failed\"} 1"
+    assert status("pushgateway", f"--data-binary '{forged}' https://127.0.0.1:9091/metrics/job/training") == "401"
+    # The training run pushed with the password: its group is there.
+    assert 'job="training"' in host.check_output(f"{PUSHGATEWAY} https://127.0.0.1:9091/metrics")
+
+
 def test_prometheus_finds_the_pushgateway_through_consul(host):
     def check():
-        targets = json.loads(host.check_output("curl -fsS http://127.0.0.1:9090/api/v1/targets"))["data"]
+        targets = json.loads(host.check_output(f"{PROMETHEUS} https://127.0.0.1:9090/api/v1/targets"))["data"]
         pushgateway = [t for t in targets["activeTargets"] if t["scrapePool"] == "pushgateway"]
         assert len(pushgateway) == 1 and pushgateway[0]["health"] == "up", pushgateway
         assert pushgateway[0]["discoveredLabels"]["__meta_consul_service"] == "pushgateway"
@@ -113,9 +135,14 @@ def test_the_runs_accuracy_is_in_prometheus_within_60s(host):
         assert float(promql(host, f"{metric}{{{selector}}}")[0]["value"][1]) > 0
 
 
-def test_the_job_reads_its_consul_token_from_a_nomad_variable():
+def test_the_job_reads_its_consul_token_and_the_pushgateways_password_from_a_nomad_variable():
     variable = nomad("/v1/var/nomad/jobs/ml-train")
-    assert variable["Items"] == {"consul_token": token("consul/dc1/ml-training.token")}
+    assert variable["Items"] == {
+        "consul_token": token("consul/dc1/ml-training.token"),
+        "push_username": "mlops",
+        "push_password": token("monitoring/pushgateway.password"),
+        "push_ca": token("monitoring/ca.crt"),
+    }
 
 
 def test_the_catalog_holds_the_whole_stack(host):
@@ -132,7 +159,11 @@ def test_grafana_is_registered_with_a_check_on_its_health_api(host):
         assert (entry["Node"]["Node"], entry["Service"]["Port"]) == ("e2e-monitoring-1", 3000)
         (service_check,) = [c for c in entry["Checks"] if c["ServiceName"] == "grafana"]
         assert service_check["Status"] == "critical"
-        assert "http://127.0.0.1:3000/api/health" in service_check["Output"], service_check
+        # What the check said, from the agent that runs it: the catalog gets a
+        # check's output only with a status change or every few minutes
+        # (check_update_interval), and it starts critical with no output.
+        (ran,) = [c for c in consul(host, "/v1/agent/checks").values() if c["ServiceName"] == "grafana"]
+        assert "http://127.0.0.1:3000/api/health" in ran["Output"], ran
 
     eventually(check, timeout=30)
 
@@ -173,7 +204,7 @@ ALERT_SERIES = {
 
 
 def test_every_default_alert_reads_series_that_exist(host):
-    groups = json.loads(host.check_output("curl -fsS http://127.0.0.1:9090/api/v1/rules"))["data"]["groups"]
+    groups = json.loads(host.check_output(f"{PROMETHEUS} https://127.0.0.1:9090/api/v1/rules"))["data"]["groups"]
     alerts = {rule["name"] for group in groups for rule in group["rules"] if rule["type"] == "alerting"}
     assert alerts == set(ALERT_SERIES), alerts
 

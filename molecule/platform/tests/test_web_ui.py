@@ -49,6 +49,14 @@ def token(path):
     return (SECRETS / path).read_text().strip()
 
 
+def log_in(driver, service, port):
+    """Prometheus and the Pushgateway ask for their user and password (basic auth). A user types them into the
+    browser's prompt once; here they go in the URL of a first page, and the browser keeps them for the origin and
+    sends them with every later page and the pages' own requests (a page opened with credentials in its URL
+    could not make those: fetch() refuses URLs that carry credentials)."""
+    driver.get(f"https://mlops:{token(f'monitoring/{service}.password')}@{address(MONITORING)}:{port}/-/ready")
+
+
 def address(container):
     """The container host's address on the scenario's network (the controller reaches it there)."""
     fmt = f'{{{{with index .NetworkSettings.Networks "{NETWORK}"}}}}{{{{.IPAddress}}}}{{{{end}}}}'
@@ -75,8 +83,9 @@ def browser(request):
         "--disable-gpu",
         "--disable-dev-shm-usage",
         "--window-size=1400,1200",  # tall enough for Prometheus' graph and its legend
-        # The cluster's own CAs sign the Nomad and Consul certificates, for
-        # names the controller does not use here (it reaches hosts by address).
+        # The cluster's own CAs sign the Nomad, Consul, Prometheus and
+        # Pushgateway certificates, for names the controller does not use
+        # here (it reaches hosts by address).
         "--ignore-certificate-errors",
         # Nothing but the pages under test: no calls home on a closed network.
         "--disable-background-networking",
@@ -163,10 +172,11 @@ def test_prometheus_graphs_the_training_accuracy(browser):
         series = [t for t in texts(d, ".uplot .u-legend tr.u-series") if "mlops_training_accuracy" in t]
         return series if series and d.execute_script(COLOURED_PIXELS) >= 20 else None
 
+    log_in(browser, "prometheus", 9090)
     series = visit(
         browser,
         "prometheus-query",
-        f"http://{address(MONITORING)}:9090/query?{query}",
+        f"https://{address(MONITORING)}:9090/query?{query}",
         graph,
         errors=("Error executing query", "Empty query result"),
     )
@@ -178,7 +188,8 @@ def test_the_pushgateway_shows_the_training_group(browser):
         headers = texts(d, "#job-accordion .card-header")
         return [h for h in headers if 'job="training"' in h]
 
-    groups = visit(browser, "pushgateway", f"http://{address(MONITORING)}:9091/", group)
+    log_in(browser, "pushgateway", 9091)
+    groups = visit(browser, "pushgateway", f"https://{address(MONITORING)}:9091/", group)
     assert any('model="digits-sgd"' in g for g in groups), groups
 
 

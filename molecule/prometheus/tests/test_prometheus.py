@@ -1,10 +1,16 @@
 """Prometheus with the Pushgateway: targets, a pushed metric, rules."""
 
 import json
+import os
 import time
 import uuid
+from pathlib import Path
 
-API = "http://127.0.0.1:9090"
+API = "https://127.0.0.1:9090"
+SECRETS = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory" / ".secrets" / "monitoring"
+# Generated once by the roles on the controller.
+PROMETHEUS = f"--cacert /etc/prometheus/tls/ca.crt -u mlops:{(SECRETS / 'prometheus.password').read_text().strip()}"
+PUSHGATEWAY = f"--cacert /etc/pushgateway/tls/ca.crt -u mlops:{(SECRETS / 'pushgateway.password').read_text().strip()}"
 DEFAULT_ALERTS = {
     "TargetDown",
     "ConsulNoLeader",
@@ -16,7 +22,7 @@ DEFAULT_ALERTS = {
 
 
 def get(host, path):
-    return json.loads(host.check_output(f"curl -fsS '{API}{path}'"))["data"]
+    return json.loads(host.check_output(f"curl -fsS {PROMETHEUS} '{API}{path}'"))["data"]
 
 
 def eventually(check, timeout=60):
@@ -34,7 +40,14 @@ def test_runs_as_prometheus_and_is_ready(host):
     assert host.service("prometheus").is_running
     pid = host.check_output("systemctl show --property=MainPID --value prometheus")
     assert int(host.check_output(f"stat -c %u /proc/{pid}")) == host.user("prometheus").uid
-    assert host.run(f"curl -fsS {API}/-/ready").rc == 0
+    assert host.run(f"curl -fsS {PROMETHEUS} {API}/-/ready").rc == 0
+
+
+def test_nobody_reads_without_the_password(host):
+    for path in ("/-/ready", "/api/v1/query?query=up", "/graph"):
+        for auth in ("", "-u mlops:wrong-password", PUSHGATEWAY):  # the other service's password is no key either
+            curl = f"curl -sS -o /dev/null -w '%{{http_code}}' --cacert /etc/prometheus/tls/ca.crt {auth} '{API}{path}'"
+            assert host.run(curl).stdout == "401", (path, auth.split(":")[0])
 
 
 def test_targets_itself_the_pushgateway_and_file_sd_are_up(host):
@@ -57,7 +70,7 @@ def test_consul_sd_job_is_configured(host):
 def test_a_pushed_metric_is_queried(host):
     run = uuid.uuid4().hex[:8]
     host.check_output(
-        f"echo 'mlops_molecule_probe 42' | curl -fsS --data-binary @- http://127.0.0.1:9091/metrics/job/molecule/run/{run}"
+        f"echo 'mlops_molecule_probe 42' | curl -fsS {PUSHGATEWAY} --data-binary @- https://127.0.0.1:9091/metrics/job/molecule/run/{run}"
     )
 
     def check():

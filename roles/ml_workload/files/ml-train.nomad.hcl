@@ -31,6 +31,12 @@ variable "pushgateway_service" {
 variable "push_job" {
   type = string
 }
+variable "pushgateway_scheme" {
+  type = string
+}
+variable "pushgateway_server_name" {
+  type = string
+}
 
 job "ml-train" {
   name        = var.job_name
@@ -75,17 +81,33 @@ job "ml-train" {
       }
 
       env {
-        CONSUL_HTTP_ADDR    = "http://127.0.0.1:8500"
-        PUSHGATEWAY_SERVICE = var.pushgateway_service
-        PUSH_JOB            = var.push_job
+        CONSUL_HTTP_ADDR            = "http://127.0.0.1:8500"
+        PUSHGATEWAY_SERVICE         = var.pushgateway_service
+        PUSHGATEWAY_SCHEME          = var.pushgateway_scheme
+        PUSHGATEWAY_TLS_SERVER_NAME = var.pushgateway_server_name
+        # The task's secrets folder, mounted at /secrets in the container.
+        PUSHGATEWAY_CA_FILE         = var.pushgateway_scheme == "https" ? "/secrets/pushgateway-ca.crt" : ""
+        PUSH_JOB                    = var.push_job
       }
 
-      # The Consul token that may read the Pushgateway's service, from a
-      # Nomad variable only this job can read (workload identity).
+      # From a Nomad variable only this job can read (workload identity):
+      # the Consul token that may read the Pushgateway's service, the
+      # Pushgateway's user and password, and the CA of its certificate.
       template {
-        data        = "{{ with nomadVar \"nomad/jobs/${var.job_name}\" }}CONSUL_HTTP_TOKEN={{ .consul_token }}{{ end }}\n"
-        destination = "secrets/consul.env"
+        data        = <<-EOT
+          {{ with nomadVar "nomad/jobs/${var.job_name}" }}
+          CONSUL_HTTP_TOKEN={{ .consul_token }}
+          PUSHGATEWAY_USERNAME={{ .push_username }}
+          PUSHGATEWAY_PASSWORD={{ .push_password }}
+          {{ end }}
+        EOT
+        destination = "secrets/pushgateway.env"
         env         = true
+      }
+
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/${var.job_name}\" }}{{ .push_ca }}{{ end }}\n"
+        destination = "secrets/pushgateway-ca.crt"
       }
 
       resources {

@@ -9,6 +9,10 @@ Settings come from the environment (a Nomad dispatch sets NOMAD_META_*):
                                                 Pushgateway is looked up in Consul:
   CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN           (default http://127.0.0.1:8500)
   PUSHGATEWAY_SERVICE                           Consul service name (default pushgateway)
+  PUSHGATEWAY_SCHEME                            http or https (default http) for the address found
+  PUSHGATEWAY_CA_FILE                           HTTPS: the CA the Pushgateway's certificate is checked with
+  PUSHGATEWAY_TLS_SERVER_NAME                   HTTPS: the name the certificate must carry (default: the host)
+  PUSHGATEWAY_USERNAME, PUSHGATEWAY_PASSWORD    HTTP basic authentication, when the Pushgateway asks for it
   PUSH_JOB                                      Pushgateway job label (default training)
 
 Data: scikit-learn's bundled digits set (1,797 8x8 images, no download).
@@ -25,8 +29,12 @@ Exit status: 0 when the run succeeded, 1 when training failed, 2 for bad setting
 from __future__ import annotations
 
 import base64
+import functools
+import http.client
 import json
 import os
+import socket
+import ssl
 import sys
 import time
 import urllib.error
@@ -81,7 +89,46 @@ def find_pushgateway() -> str:
         raise LookupError(f"no passing instance of service {service!r} in Consul at {consul}")
     svc = entries[0]["Service"]
     address = svc.get("Address") or entries[0]["Node"]["Address"]
-    return f"http://{address}:{svc['Port']}"
+    scheme = os.environ.get("PUSHGATEWAY_SCHEME", "http")
+    if scheme not in ("http", "https"):
+        raise ValueError(f"PUSHGATEWAY_SCHEME must be http or https, got {scheme!r}")
+    return f"{scheme}://{address}:{svc['Port']}"
+
+
+class NamedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address found in Consul, checking the certificate against a name instead."""
+
+    def __init__(self, *args, server_name: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.server_name = server_name
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout, self.source_address)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.server_name or self.host)
+
+
+class NamedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext, server_name: str | None):
+        super().__init__(context=context)
+        self.server_name = server_name
+
+    def https_open(self, req):
+        connection = functools.partial(NamedHTTPSConnection, server_name=self.server_name)
+        return self.do_open(connection, req, context=self._context)
+
+
+def opener() -> urllib.request.OpenerDirector:
+    """TLS and credentials for the Pushgateway, from the environment."""
+    context = ssl.create_default_context(cafile=os.environ.get("PUSHGATEWAY_CA_FILE") or None)
+    server_name = os.environ.get("PUSHGATEWAY_TLS_SERVER_NAME") or None
+    return urllib.request.build_opener(NamedHTTPSHandler(context, server_name))
+
+
+def basic_auth() -> dict:
+    user, password = os.environ.get("PUSHGATEWAY_USERNAME", ""), os.environ.get("PUSHGATEWAY_PASSWORD", "")
+    if not user:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
 def label_path(labels: dict) -> str:
@@ -100,6 +147,8 @@ def escape(value: str) -> str:
 class Pusher:
     def __init__(self, url: str, job: str, model: str, dispatch_id: str):
         self.url = f"{url}/metrics/{label_path({'job': job, 'model': model, 'dispatch_id': dispatch_id})}"
+        self.opener = opener()
+        self.headers = {"Content-Type": "text/plain", **basic_auth()}
 
     def push(self, samples: list[tuple[str, str, dict, float]]) -> None:
         """PUT replaces the whole group: every push carries everything known so far."""
@@ -111,8 +160,8 @@ class Pusher:
             label_text = ",".join(f'{k}="{escape(str(v))}"' for k, v in labels.items())
             lines.append(f"{name}{{{label_text}}} {value!r}" if label_text else f"{name} {value!r}")
         body = ("\n".join(lines) + "\n").encode()
-        req = urllib.request.Request(self.url, data=body, method="PUT", headers={"Content-Type": "text/plain"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        req = urllib.request.Request(self.url, data=body, method="PUT", headers=self.headers)
+        with self.opener.open(req, timeout=10) as resp:
             resp.read()
 
 
@@ -185,7 +234,11 @@ def main() -> int:
         return 3
     print(f"model {cfg['model']}, {cfg['epochs']} epochs, learning rate {cfg['rate']}, "
           f"run {cfg['dispatch_id']}, pushing to {url}", flush=True)  # fmt: skip
-    pusher = Pusher(url, cfg["push_job"], cfg["model"], cfg["dispatch_id"])
+    try:
+        pusher = Pusher(url, cfg["push_job"], cfg["model"], cfg["dispatch_id"])
+    except OSError as exc:  # the CA file missing or unreadable
+        print(f"cannot set up HTTPS to the Pushgateway: {exc}", file=sys.stderr)
+        return 3
     start_ts = time.time()
     state = {"history": [], "duration": 0.0, "seen": 0}
 
