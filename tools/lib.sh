@@ -6,6 +6,13 @@ MLOPS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MLOPS_CACHE_DIR="${MLOPS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-stack}"
 MLOPS_MIRROR_DIR="${MLOPS_MIRROR_DIR:-$MLOPS_CACHE_DIR/mirror}"
 MLOPS_MIRROR_PORT="${MLOPS_MIRROR_PORT:-18080}"
+# The previous releases the mirror also serves, for the upgrade tests (the
+# default scenario's Pushgateway; nomad_cluster's Consul and Nomad servers).
+export MLOPS_PUSHGATEWAY_PREVIOUS="${MLOPS_PUSHGATEWAY_PREVIOUS:-1.11.0}"
+export MLOPS_CONSUL_PREVIOUS="${MLOPS_CONSUL_PREVIOUS:-1.22.6}"
+export MLOPS_NOMAD_PREVIOUS="${MLOPS_NOMAD_PREVIOUS:-1.11.2}"
+MLOPS_PREVIOUS_RELEASES=(--extra "pushgateway=$MLOPS_PUSHGATEWAY_PREVIOUS" --extra "consul=$MLOPS_CONSUL_PREVIOUS"
+  --extra "nomad=$MLOPS_NOMAD_PREVIOUS")
 MLOPS_IMAGE_PREFIX="${MLOPS_IMAGE_PREFIX:-mlops-stack/debian}"
 MLOPS_DEBIAN_RELEASES="${MLOPS_DEBIAN_RELEASES:-12:bookworm 13:trixie}"
 export MLOPS_ROOT MLOPS_CACHE_DIR MLOPS_MIRROR_DIR MLOPS_MIRROR_PORT MLOPS_IMAGE_PREFIX

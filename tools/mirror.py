@@ -132,7 +132,10 @@ class Recipe:
     def fmt(self, pattern: str, version: str, arch: str) -> str:
         return pattern.format(version=version, arch=arch)
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, version: str = "") -> str:
+        """Key of a build of this recipe. Of nested_versions, only the entry of the version built counts:
+        the nested modules of another release (a previous one, served for upgrade tests) change nothing here."""
+        nested_versions = {version: self.nested_versions[version]} if version in self.nested_versions else {}
         parts: list = [
             PACKAGING_REVISION,
             self.module,
@@ -143,7 +146,7 @@ class Recipe:
             self.cgo,
             self.ldflags,
             self.nested,
-            self.nested_versions,
+            nested_versions,
         ]
         # Only recipes with a web UI carry it: the others keep their key, so
         # their cached builds (tens of minutes each) stay valid.
@@ -234,7 +237,18 @@ RECIPES: dict[str, Recipe] = {
         # The proxy here refuses nested modules at a release commit; these are
         # the tagged versions nearest before the release that carry what the
         # release's own folders carry (the go.mod requires older ones).
-        nested_versions={"1.22.7": {"api": "v1.34.1"}},
+        # The previous release (upgrade tests) requires nested versions the
+        # checksum database does not know: it takes the next release's.
+        nested_versions={
+            "1.22.7": {"api": "v1.34.1"},
+            "1.22.6": {
+                "api": "v1.34.1",
+                "envoyextensions": "v0.9.6",
+                "proto-public": "v0.7.4",
+                "sdk": "v0.17.3",
+                "troubleshoot": "v0.8.7",
+            },
+        },
     ),
     "nomad": Recipe(
         name="nomad",
@@ -254,7 +268,10 @@ RECIPES: dict[str, Recipe] = {
         nested=["api"],
         # nomad/api has no tags, and the proxy here refuses it at the release
         # commit: the nearest snapshot it serves after the release.
-        nested_versions={"1.11.3": {"api": "v0.0.0-20260324203407-b27b0c2e019a"}},
+        nested_versions={
+            "1.11.3": {"api": "v0.0.0-20260324203407-b27b0c2e019a"},
+            "1.11.2": {"api": "v0.0.0-20260205205048-8315996478d1"},
+        },
     ),
     # Grafana's Go module is AGPL-licensed and refused by the Go module proxy,
     # so there is no source build: mirrored from the release site when it
@@ -355,7 +372,7 @@ class Artifact:
         if not self.marker.exists():
             return False
         meta = json.loads(self.marker.read_text())
-        if meta.get("source") == "build" and meta.get("recipe") != self.recipe.fingerprint():
+        if meta.get("source") == "build" and meta.get("recipe") != self.recipe.fingerprint(self.version):
             self.progress("build recipe changed since the cached build: rebuilding")
             return False
         archive = self.cache_dir / self.archive
@@ -372,7 +389,7 @@ class Artifact:
                     "arch": self.arch,
                     "source": source,
                     "sha256": sha,
-                    "recipe": self.recipe.fingerprint(),
+                    "recipe": self.recipe.fingerprint(self.version),
                     "archive": self.archive,
                     "checksums": self.checksums,
                     **extra,

@@ -79,6 +79,16 @@ def test_recipe_fingerprint_changes_with_the_build_flags():
     assert changed.fingerprint() != before
 
 
+def test_a_previous_releases_nested_modules_leave_the_pinned_build_key_alone():
+    """Serving a previous release (upgrade tests) must not rebuild the pinned one (tens of minutes)."""
+    consul = mirror.RECIPES["consul"]
+    alone = mirror.Recipe(**{**consul.__dict__, "nested_versions": {"1.22.7": {"api": "v1.34.1"}}})
+    assert consul.fingerprint("1.22.7") == alone.fingerprint("1.22.7")
+    assert consul.fingerprint("1.22.6") != consul.fingerprint("1.22.7")
+    moved = mirror.Recipe(**{**consul.__dict__, "nested_versions": {"1.22.7": {"api": "v1.34.3"}}})
+    assert moved.fingerprint("1.22.7") != consul.fingerprint("1.22.7")
+
+
 @pytest.mark.parametrize("program", ["pushgateway"])
 def test_role_and_mirror_agree_on_the_archive_name(program):
     """The role's archive name (vars/main.yml) is the one the mirror publishes."""
