@@ -50,12 +50,23 @@ def consul_dev(run_program, tmp_path):
 
 
 @pytest.fixture
-def consul_acl_dev(run_program, tmp_path):
+def consul_acl_dev(consul_acl_agent):
     """`consul agent -dev` with ACLs on (default deny, not bootstrapped); yields its HTTP address."""
+    return consul_acl_agent("deny")
+
+
+@pytest.fixture
+def consul_acl_agent(run_program, tmp_path):
+    """Starts `consul agent -dev` with ACLs on and the given default policy (not bootstrapped); returns its address."""
+    return lambda policy: _consul_acl_agent(run_program, tmp_path / f"consul-{policy}", policy)
+
+
+def _consul_acl_agent(run_program, tmp_path, policy):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     folder = unpack(verified_archive("consul"), tmp_path / "consul")
     http_port = free_port()
     config = tmp_path / "acl.hcl"
-    config.write_text('acl {\n  enabled = true\n  default_policy = "deny"\n}\n')
+    config.write_text(f'acl {{\n  enabled = true\n  default_policy = "{policy}"\n}}\n')
     argv = [
         str(folder / "consul"), "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1", "-log-level=warn",
         f"-http-port={http_port}", f"-server-port={free_port()}", f"-serf-lan-port={free_port()}",

@@ -41,8 +41,12 @@ def test_has_a_leader(host):
 
 
 def test_anonymous_is_denied_and_the_token_works(host):
-    anonymous = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' {HTTP}/v1/acl/tokens")
-    assert anonymous.stdout == "403"
+    # Requests an agent under default_policy = "allow" answers (200): tests/integration/
+    # test_consul_anonymous.py shows it, so this test can fail. /v1/acl/tokens cannot.
+    for method, path in (("GET", "/v1/agent/self"), ("PUT", "/v1/kv/x")):
+        anonymous = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' -X {method} {HTTP}{path}")
+        assert anonymous.stdout == "403", (method, path)
+    assert host.run(f"curl -s -o /dev/null -w '%{{http_code}}' {HTTP}/v1/acl/tokens").stdout == "403"
     header = f"X-Consul-Token: {token(host)}"
     authorised = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' -H '{header}' {HTTP}/v1/acl/tokens")
     assert authorised.stdout == "200"
@@ -93,3 +97,22 @@ def test_controller_secrets_are_private():
             assert mode == 0o700, path
         elif path.suffix != ".crt":
             assert mode == 0o600, f"{path} has mode {oct(mode)}"
+
+
+def test_rpc_takes_only_a_client_certificate_from_the_clusters_ca(host):
+    """Port 8300 the way a Consul agent connects: the TLS byte, then mutual TLS (verify_incoming)."""
+    probe = (Path(__file__).resolve().parents[2] / "_shared" / "rpc_tls_probe.py").read_text()
+    name = f"server.{datacenter(host)}.consul"
+    host.check_output(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+        f" -keyout /root/foreign.key -out /root/foreign.crt -subj /CN={name} -addext subjectAltName=DNS:{name}"
+    )
+
+    address = host.check_output("hostname -i").split()[0]  # servers take RPC on their bind address
+
+    def connect(cert, key):
+        return host.check_output(f"python3 - {address} 8300 3 {TLS}/ca.crt '{cert}' '{key}' <<'EOF'\n{probe}\nEOF")
+
+    assert connect(f"{TLS}/agent.crt", f"{TLS}/agent.key") == "accepted"
+    assert connect("/root/foreign.crt", "/root/foreign.key").startswith("refused"), "a certificate from another CA"
+    assert connect("", "").startswith("refused"), "no certificate"
