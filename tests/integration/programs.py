@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import socket
 import ssl
 import subprocess
@@ -38,10 +39,35 @@ def mirror_dir() -> Path:
     return path
 
 
+# Below the kernel's ephemeral range (32768-60999 by default), so no client
+# socket of another process takes a port between its choice here and the
+# program's bind.
+_PORT_RANGE = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port free for TCP and UDP (Serf uses both), never handed out before in this run.
+
+    The kernel's own choice (bind to port 0) can return the same port twice in a
+    row once the probe socket is closed, so two ports of one agent could collide.
+    """
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.choice(_PORT_RANGE)
+        if port in _handed_out:
+            continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, socket.socket(
+                socket.AF_INET, socket.SOCK_DGRAM
+            ) as udp:
+                tcp.bind(("127.0.0.1", port))
+                udp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port in {_PORT_RANGE}")
 
 
 def verified_archive(program: str, version: str | None = None) -> Path:
