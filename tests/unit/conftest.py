@@ -17,12 +17,13 @@ def forget_collections():
 @pytest.fixture
 def lookup_plugin():
     """lookup_plugin(name): the collection's lookup plugin, loaded by Ansible's own plugin loader from a clean slate."""
+    from ansible.parsing.dataloader import DataLoader
     from ansible.plugins.loader import init_plugin_loader, lookup_loader
     from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
     _AnsibleCollectionFinder._remove()
     forget_collections()
     init_plugin_loader([str(ROOT / ".build")])
-    yield lambda name: lookup_loader.get("mlops.stack." + name)
+    yield lambda name: lookup_loader.get("mlops.stack." + name, loader=DataLoader())
     _AnsibleCollectionFinder._remove()
     forget_collections()

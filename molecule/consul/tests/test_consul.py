@@ -2,9 +2,13 @@
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import testinfra
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
+from tls_checks import foreign_certificate, rpc_connect
 
 HTTP = "http://127.0.0.1:8500"
 TLS = "/etc/consul.d/tls"
@@ -101,18 +105,22 @@ def test_controller_secrets_are_private():
 
 def test_rpc_takes_only_a_client_certificate_from_the_clusters_ca(host):
     """Port 8300 the way a Consul agent connects: the TLS byte, then mutual TLS (verify_incoming)."""
-    probe = (Path(__file__).resolve().parents[2] / "_shared" / "rpc_tls_probe.py").read_text()
-    name = f"server.{datacenter(host)}.consul"
-    host.check_output(
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-        f" -keyout /root/foreign.key -out /root/foreign.crt -subj /CN={name} -addext subjectAltName=DNS:{name}"
-    )
-
+    cert, key = foreign_certificate(host, f"server.{datacenter(host)}.consul")
     address = host.check_output("hostname -i").split()[0]  # servers take RPC on their bind address
+    ca = f"{TLS}/ca.crt"
+    assert rpc_connect(host, address, 8300, 3, ca, f"{TLS}/agent.crt", f"{TLS}/agent.key") == "accepted"
+    assert rpc_connect(host, address, 8300, 3, ca, cert, key).startswith("refused"), "a certificate from another CA"
+    assert rpc_connect(host, address, 8300, 3, ca).startswith("refused"), "no certificate"
 
-    def connect(cert, key):
-        return host.check_output(f"python3 - {address} 8300 3 {TLS}/ca.crt '{cert}' '{key}' <<'EOF'\n{probe}\nEOF")
 
-    assert connect(f"{TLS}/agent.crt", f"{TLS}/agent.key") == "accepted"
-    assert connect("/root/foreign.crt", "/root/foreign.key").startswith("refused"), "a certificate from another CA"
-    assert connect("", "").startswith("refused"), "no certificate"
+def test_https_grants_a_foreign_client_certificate_nothing(host):
+    """Consul's HTTPS asks for no client certificate (consul_tls_https_verify_incoming: false, for
+    browsers and Prometheus; docs/security.md) and ignores one it is given: a certificate from
+    another CA for the server's own name gets what anonymous gets, 403 on an agent endpoint."""
+    name = f"server.{datacenter(host)}.consul"
+    cert, key = foreign_certificate(host, name)
+    address = host.check_output("hostname -i").split()[0]
+    https = f"curl -s -o /dev/null -w '%{{http_code}}' --cacert {TLS}/ca.crt --resolve {name}:8501:{address}"
+    for method, path in (("GET", "/v1/agent/self"), ("PUT", "/v1/kv/x")):
+        answer = host.check_output(f"{https} --cert {cert} --key {key} -X {method} https://{name}:8501{path}")
+        assert answer == "403", (method, path)

@@ -2,10 +2,14 @@
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
 import testinfra
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
+from tls_checks import foreign_certificate, rpc_connect
 
 API = "https://127.0.0.1:4646"
 TLS = "/etc/nomad.d/tls"
@@ -65,15 +69,6 @@ def test_gossip_is_encrypted(host):
     assert len(keys["Keys"]) == 1
 
 
-def foreign_certificate(host, name):
-    """A key and a certificate for the server's own name, from a CA the cluster does not know."""
-    host.check_output(
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-        f" -keyout /root/foreign.key -out /root/foreign.crt -subj /CN={name} -addext subjectAltName=DNS:{name}"
-    )
-    return "/root/foreign.crt", "/root/foreign.key"
-
-
 def test_https_requires_a_client_certificate_from_the_clusters_ca(host):
     without = host.run(f"curl -s --cacert {TLS}/ca.crt {API}/v1/status/leader")
     assert without.rc != 0
@@ -85,16 +80,11 @@ def test_https_requires_a_client_certificate_from_the_clusters_ca(host):
 
 def test_rpc_takes_only_a_client_certificate_from_the_clusters_ca(host):
     """Port 4647 the way a Nomad agent connects: the TLS byte, then mutual TLS."""
-    probe = (Path(__file__).resolve().parents[2] / "_shared" / "rpc_tls_probe.py").read_text()
     cert, key = foreign_certificate(host, f"server.{secrets(host).name}.nomad")
-
-    def connect(client_cert, client_key):
-        args = f"127.0.0.1 4647 4 {TLS}/ca.crt '{client_cert}' '{client_key}'"
-        return host.check_output(f"python3 - {args} <<'EOF'\n{probe}\nEOF")
-
-    assert connect(f"{TLS}/agent.crt", f"{TLS}/agent.key") == "accepted"
-    assert connect(cert, key).startswith("refused"), "a certificate from another CA"
-    assert connect("", "").startswith("refused"), "no certificate"
+    ca = f"{TLS}/ca.crt"
+    assert rpc_connect(host, "127.0.0.1", 4647, 4, ca, f"{TLS}/agent.crt", f"{TLS}/agent.key") == "accepted"
+    assert rpc_connect(host, "127.0.0.1", 4647, 4, ca, cert, key).startswith("refused"), "a certificate from another CA"
+    assert rpc_connect(host, "127.0.0.1", 4647, 4, ca).startswith("refused"), "no certificate"
 
 
 def test_node_is_ready_with_class_meta_volume_and_a_healthy_docker_driver(host):
