@@ -56,6 +56,29 @@ ensure_venv() {
   export ANSIBLE_CONFIG="$MLOPS_ROOT/ansible.cfg"
 }
 
+# The oldest supported ansible-core (requirements-oldest-core.txt) in a
+# second cached virtualenv; prints its path.
+ensure_oldest_core_venv() {
+  local key venv
+  key="$(sha256sum <"$MLOPS_ROOT/requirements-oldest-core.txt" | cut -c1-12)"
+  venv="$MLOPS_CACHE_DIR/venv-oldest-core-py$(python3 -c 'import sys;print("%d%d"%sys.version_info[:2])')-$key"
+  if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
+    log "creating virtualenv $venv (requirements-oldest-core.txt)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$MLOPS_ROOT/requirements-oldest-core.txt" >&2
+    touch "$venv/.complete"
+  fi
+  echo "$venv"
+}
+
+# Run a command with the oldest supported ansible-core first on PATH.
+with_oldest_core() {
+  local venv
+  venv="$(ensure_oldest_core_venv)" || return 1
+  VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" "$@"
+}
+
 # A Docker engine: use the running one; otherwise, as root on Debian, install
 # docker.io and start dockerd in the background with its log in the cache dir.
 ensure_engine() {

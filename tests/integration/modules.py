@@ -13,9 +13,19 @@ import sys
 from pathlib import Path
 from unittest import mock
 
-from ansible.module_utils import _internal
+from ansible.module_utils import basic
 from ansible.module_utils.common import warnings
-from ansible.module_utils.testing import patch_module_args
+
+try:  # ansible-core 2.19 and later
+    from ansible.module_utils import _internal
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # older cores read a module's arguments from basic._ANSIBLE_ARGS
+    _internal = None
+
+    @contextlib.contextmanager
+    def patch_module_args(params):
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": params}).encode()):
+            yield
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,7 +109,7 @@ def call_module(module: str, args: dict, check: bool = False, diff: bool = False
     params = dict(args, _ansible_check_mode=check, _ansible_diff=diff, _ansible_module_name=module)
     # As in a module's own process, even when controller code was imported into this one (warnings are then
     # returned with the result instead of being displayed).
-    not_controller = mock.patch.object(_internal, "is_controller", False)
+    not_controller = mock.patch.object(_internal, "is_controller", False) if _internal else contextlib.nullcontext()
     with patch_module_args(params), not_controller, contextlib.redirect_stdout(output), contextlib.suppress(SystemExit):
         code.main()
     try:

@@ -41,8 +41,10 @@ def mirror_dir() -> Path:
 
 # Below the kernel's ephemeral range (32768-60999 by default), so no client
 # socket of another process takes a port between its choice here and the
-# program's bind.
-_PORT_RANGE = range(20000, 32768)
+# program's bind. Two test runs side by side get two ranges
+# (MLOPS_TEST_PORTS=FIRST-LAST; tools/test gives its second run its own).
+_FIRST, _LAST = (int(p) for p in os.environ.get("MLOPS_TEST_PORTS", "20000-29999").split("-"))
+_PORT_RANGE = range(_FIRST, _LAST + 1)
 _handed_out: set[int] = set()
 
 
@@ -53,7 +55,7 @@ def free_port() -> int:
     row once the probe socket is closed, so two ports of one agent could collide.
     """
     rng = random.SystemRandom()
-    for _ in range(200):
+    for _attempt in range(200):
         port = rng.choice(_PORT_RANGE)
         if port in _handed_out:
             continue
