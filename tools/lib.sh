@@ -60,13 +60,16 @@ ensure_venv() {
 # second cached virtualenv; prints its path.
 ensure_oldest_core_venv() {
   local key venv
-  key="$(sha256sum <"$MLOPS_ROOT/requirements-oldest-core.txt" | cut -c1-12)"
+  local bundle
+  bundle="$(grep '^ansible==' "$MLOPS_ROOT/requirements-dev.txt")"
+  key="$( (cat "$MLOPS_ROOT/requirements-oldest-core.txt"; echo "$bundle") | sha256sum | cut -c1-12)"
   venv="$MLOPS_CACHE_DIR/venv-oldest-core-py$(python3 -c 'import sys;print("%d%d"%sys.version_info[:2])')-$key"
   if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
     log "creating virtualenv $venv (requirements-oldest-core.txt)"
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$MLOPS_ROOT/requirements-oldest-core.txt" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "$bundle" >&2
     touch "$venv/.complete"
   fi
   echo "$venv"
@@ -184,16 +187,26 @@ stop_mirror() {
 collection_install() {
   # Build the collection tarball and install it where Ansible looks first, so
   # the Molecule scenarios run the roles from the built artifact by full name.
-  local dist="$MLOPS_ROOT/.build/dist" inst="$MLOPS_ROOT/.build/installed"
+  local dist="$MLOPS_ROOT/.build/dist" inst="$MLOPS_ROOT/.build/installed" bundled
   rm -rf "$dist" "$inst" && mkdir -p "$dist" "$inst"
   ansible-galaxy collection build --force --output-path "$dist" "$MLOPS_ROOT" >/dev/null
-  ansible-galaxy collection install --force --offline --no-deps -p "$inst" "$dist"/mlops-stack-*.tar.gz >/dev/null
-  local role
-  for role in pushgateway consul nomad docker_engine prometheus grafana ml_workload; do
-    ansible-doc -t role "mlops.stack.$role" >/dev/null || return 1  # the argument spec renders
+  # Offline, with its dependencies resolved (galaxy.yml, and requirements.yml's
+  # ranges) against the collections the `ansible` package bundles, as on a
+  # controller or execution environment without Galaxy.
+  bundled="$(python -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[-1]))')"
+  ANSIBLE_COLLECTIONS_PATH="$inst:$bundled" ansible-galaxy collection install --force --offline -p "$inst" \
+    "$dist"/mlops-stack-*.tar.gz >/dev/null || return 1
+  ANSIBLE_COLLECTIONS_PATH="$inst:$bundled" ansible-galaxy collection install --offline -p "$inst" \
+    -r "$MLOPS_ROOT/requirements.yml" >/dev/null || return 1
+  # Every role's argument spec and every plugin's documentation in the
+  # installed artifact renders.
+  local kind names
+  for kind in role module lookup filter; do
+    mapfile -t names < <(ANSIBLE_COLLECTIONS_PATH="$inst:$bundled" ansible-doc -t "$kind" --list --json mlops.stack \
+      | python -c 'import json, sys; print("\n".join(json.load(sys.stdin)))')
+    [ ${#names[@]} -gt 0 ] || { echo "ansible-doc lists no $kind of mlops.stack"; return 1; }
+    ANSIBLE_COLLECTIONS_PATH="$inst:$bundled" ansible-doc -t "$kind" "${names[@]}" >/dev/null || return 1
+    echo "ansible-doc -t $kind: ${names[*]}"
   done
-  ansible-doc mlops.stack.nomad_job mlops.stack.nomad_job_info mlops.stack.nomad_job_dispatch \
-    mlops.stack.grafana_folder mlops.stack.grafana_datasource mlops.stack.grafana_dashboard mlops.stack.host_probe >/dev/null && \
-  ansible-doc -t filter mlops.stack.listen_url mlops.stack.grafana_resolve_inputs mlops.stack.grafana_dashboard_files mlops.stack.probe_drift >/dev/null  # plugin docs render
   ls "$dist"/mlops-stack-*.tar.gz
 }
