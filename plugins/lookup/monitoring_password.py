@@ -35,9 +35,9 @@ EXAMPLES = r"""
     method: PUT
     url_username: mlops
     url_password: "{{ lookup('mlops.stack.monitoring_password', 'pushgateway', secrets_dir=secrets) }}"
+    force_basic_auth: true
   vars:
     secrets: "{{ inventory_dir }}/.secrets"
-    force_basic_auth: true
   no_log: true
 """
 
