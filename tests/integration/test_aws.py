@@ -1,10 +1,12 @@
 """playbooks/aws_provision.yml and aws_destroy.yml against moto's AWS emulator.
 
 In the order an operator meets them: bad input refused before any resource
-exists; provision once (module-scoped) and assert what it built; a re-run
-changes nothing; a new client count changes only the Auto Scaling group; the
+exists; provision once (module-scoped) and assert what it built (network,
+instances, load balancer, the training image's repository, CloudWatch and
+SNS); a re-run changes nothing, and keeps what the scaling policy decided;
+without scaling, a new client count changes only the Auto Scaling group; the
 aws_ec2 inventory puts the instances in the stack's groups; destroy leaves
-nothing tagged; destroy again changes nothing. The emulator's instances do
+nothing; destroy again changes nothing. The emulator's instances do
 not boot: host configuration is covered by the Molecule scenarios.
 """
 
@@ -27,6 +29,8 @@ CLUSTER = "mlopstest"
 TAG = "mlops-stack:cluster"
 ASG_TASK = "mlops.stack.aws_infra : Auto Scaling group of the Nomad clients"
 RULES_TASK = "mlops.stack.aws_infra : Listener rules (the Nomad UI, and its API when asked for, to the Nomad servers)"
+SCALING_TASK = "mlops.stack.aws_infra : Scaling policy of the Nomad clients (target tracking on their average CPU)"
+ALARM_EMAILS = ["ops@example.com", "oncall@example.org"]
 VPC_CIDR = "10.42.0.0/16"
 PUBLIC = ["10.42.0.0/24", "10.42.1.0/24", "10.42.2.0/24"]
 PRIVATE = ["10.42.16.0/20", "10.42.32.0/20", "10.42.48.0/20"]
@@ -112,6 +116,7 @@ def settings(moto_server, aws) -> dict:
         "aws_infra_ami_owner": "amazon",
         "aws_infra_ami_name": "ubuntu/images/hvm-ssd/ubuntu-*-amd64-server-*",
         "aws_infra_client_desired_capacity": 2,
+        "aws_infra_alarm_emails": ALARM_EMAILS,
     }
 
 
@@ -147,8 +152,41 @@ def leftovers(aws, cluster: str) -> dict:
         "load_balancers_and_target_groups": elb_tagged,
         "iam": roles + profiles,
         "elastic_ips": ec2.describe_addresses()["Addresses"],
+        **observability(aws, cluster),
     }  # fmt: skip
     return {kind: items for kind, items in found.items() if items}
+
+
+def tags_of(client, arn: str) -> dict:
+    """A resource's tags as a dict, through its own service's API (each spells it its own way)."""
+    service = arn.split(":")[2]
+    if service == "ecr":
+        return {t["Key"]: t["Value"] for t in client.list_tags_for_resource(resourceArn=arn)["tags"]}
+    if service == "logs":
+        return client.list_tags_for_resource(resourceArn=arn.removesuffix(":*"))["tags"]
+    listed = client.list_tags_for_resource(**({"ResourceArn": arn} if service == "sns" else {"ResourceARN": arn}))
+    return {t["Key"]: t["Value"] for t in listed["Tags"]}
+
+
+def observability(aws, cluster: str) -> dict:
+    """The registry and CloudWatch side: tagged with the cluster where AWS allows tags, by name where not."""
+    ecr, logs, sns, cloudwatch = aws("ecr"), aws("logs"), aws("sns"), aws("cloudwatch")
+    mine = {TAG: cluster}
+
+    def tagged_with(client, arns):
+        return [arn for arn in arns if tags_of(client, arn).items() >= mine.items()]
+
+    return {
+        "ecr_repositories": tagged_with(ecr, [r["repositoryArn"] for r in ecr.describe_repositories()["repositories"]]),
+        "log_groups": tagged_with(logs, [g["arn"] for g in logs.describe_log_groups()["logGroups"]]),
+        "sns_topics": tagged_with(sns, [t["TopicArn"] for t in sns.list_topics()["Topics"]]),
+        "alarms": tagged_with(cloudwatch, [a["AlarmArn"] for a in cloudwatch.describe_alarms()["MetricAlarms"]]),
+        # Dashboards carry no tags; scaling policies are the group's.
+        "dashboards": [d["DashboardArn"] for d in cloudwatch.list_dashboards()["DashboardEntries"]
+                       if d["DashboardName"] == f"mlops-stack-{cluster}"],
+        "scaling_policies": [p["PolicyARN"] for p in aws("autoscaling").describe_policies()["ScalingPolicies"]
+                             if p["AutoScalingGroupName"] == f"{cluster}-clients"],
+    }  # fmt: skip
 
 
 # Bad input: refused before the first AWS call, so nothing exists afterwards.
@@ -164,9 +202,11 @@ def leftovers(aws, cluster: str) -> dict:
         ({"aws_infra_public_subnet_cidrs": ["10.42.0.0/24", "10.42.1.0/24", "10.42.16.0/24"]}, "overlaps"),
         ({"aws_infra_ssh_cidrs": ["198.51.100.0/240"]}, "aws_infra_ssh_cidrs"),
         ({"aws_infra_alb_allowed_cidrs": []}, "aws_infra_alb_allowed_cidrs"),
+        ({"aws_infra_log_retention_days": 45}, "aws_infra_log_retention_days"),
+        ({"aws_infra_alarm_emails": ["ops@example.com", "ops at example.com"]}, '"ops at example.com"'),
     ],
     ids=["no-certificate", "not-an-acm-arn", "bad-prefix", "host-bits", "subnet-outside-vpc", "overlap",
-         "bad-ssh-cidr", "no-alb-sources"],
+         "bad-ssh-cidr", "no-alb-sources", "retention-cloudwatch-refuses", "email-not-an-address"],
 )  # fmt: skip
 def test_bad_input_is_refused_before_any_resource(moto_server, aws, settings, change, field):
     run = playbook(moto_server, "aws_provision", {**settings, "aws_infra_cluster": "badinput", **change})
@@ -275,16 +315,32 @@ def test_servers_and_monitoring_host(provisioned, aws):
         assert instance["IamInstanceProfile"]["Arn"].endswith(f"/mlops-stack/{CLUSTER}/{CLUSTER}-node")
 
 
-def test_instance_role_allows_only_cloud_auto_join(provisioned, aws):
+def test_instance_role_allows_auto_join_image_pulls_and_logs_only(provisioned, aws):
     iam = aws("iam")
     role = f"{CLUSTER}-node"
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
-    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["cloud-auto-join"]
-    document = iam.get_role_policy(RoleName=role, PolicyName="cloud-auto-join")["PolicyDocument"]
-    document = json.loads(document) if isinstance(document, str) else document
-    assert [(s["Effect"], s["Action"], s["Resource"]) for s in document["Statement"]] == [
-        ("Allow", "ec2:DescribeInstances", "*")
-    ]
+    policies = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert sorted(policies) == ["cloud-auto-join", "pull-training-image", "write-logs"]
+
+    def statements(name):
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        return [(s["Effect"], s["Action"], s["Resource"]) for s in document["Statement"]]
+
+    (repository,) = aws("ecr").describe_repositories(repositoryNames=[f"{CLUSTER}/ml-training"])["repositories"]
+    account = repository["registryId"]
+    assert statements("cloud-auto-join") == [("Allow", "ec2:DescribeInstances", "*")]
+    # Pull only, and only from the training image's repository (the login has no resource-level permission).
+    assert statements("pull-training-image") == [
+        ("Allow", "ecr:GetAuthorizationToken", "*"),
+        ("Allow", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+         repository["repositoryArn"]),
+    ]  # fmt: skip
+    assert statements("write-logs") == [
+        ("Allow", ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+         [f"arn:aws:logs:{REGION}:{account}:log-group:/mlops-stack/{CLUSTER}/{group}:*"
+          for group in ("servers", "clients")]),
+    ]  # fmt: skip
     (profile,) = iam.list_instance_profiles_for_role(RoleName=role)["InstanceProfiles"]
     assert profile["InstanceProfileName"] == role
 
@@ -344,26 +400,117 @@ def test_load_balancer_https_listener(provisioned, aws, settings):
                        grafana: {i["InstanceId"] for i in instances(aws, "mlops_monitoring")}}  # fmt: skip
 
 
-def test_rerun_changes_nothing(provisioned, moto_server, settings):
-    run = playbook(moto_server, "aws_provision", settings)
-    assert run.rc == 0, str(run)
-    assert run.changed == [], str(run)
+def test_training_image_repository(provisioned, aws):
+    ecr = aws("ecr")
+    (repository,) = ecr.describe_repositories(repositoryNames=[f"{CLUSTER}/ml-training"])["repositories"]
+    assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repository["imageTagMutability"] == "IMMUTABLE"
+    policy = json.loads(ecr.get_lifecycle_policy(repositoryName=f"{CLUSTER}/ml-training")["lifecyclePolicyText"])
+    (rule,) = policy["rules"]
+    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}
+    assert rule["action"] == {"type": "expire"}
+    assert tags_of(ecr, repository["repositoryArn"])[TAG] == CLUSTER
 
 
-def test_new_client_count_changes_only_the_auto_scaling_group(provisioned, moto_server, settings, aws):
-    before = leftovers(aws, CLUSTER)
-    run = playbook(moto_server, "aws_provision", {**settings, "aws_infra_client_desired_capacity": 3})
-    assert run.rc == 0, str(run)
-    assert run.changed == [ASG_TASK], str(run)
+def test_log_groups_with_retention(provisioned, aws):
+    logs = aws("logs")
+    groups = logs.describe_log_groups(logGroupNamePrefix=f"/mlops-stack/{CLUSTER}/")["logGroups"]
+    assert {g["logGroupName"]: g["retentionInDays"] for g in groups} == {
+        f"/mlops-stack/{CLUSTER}/servers": 30, f"/mlops-stack/{CLUSTER}/clients": 30}  # fmt: skip
+    assert all(tags_of(logs, g["arn"])[TAG] == CLUSTER for g in groups)
+
+
+def test_cpu_alarms_notify_the_topic(provisioned, aws):
+    sns, cloudwatch = aws("sns"), aws("cloudwatch")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{CLUSTER}-alarms")]
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert sorted((x["Protocol"], x["Endpoint"]) for x in subscriptions) == sorted(("email", e) for e in ALARM_EMAILS)
+    assert tags_of(sns, topic)[TAG] == CLUSTER
+    alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNamePrefix=f"{CLUSTER}-")["MetricAlarms"]}
+    servers = {next(t["Value"] for t in i["Tags"] if t["Key"] == "Name"): i["InstanceId"]
+               for i in instances(aws, "mlops_servers")}  # fmt: skip
+    expected = {f"{name}-cpu-high": [{"Name": "InstanceId", "Value": ident}] for name, ident in servers.items()}
+    expected[f"{CLUSTER}-clients-cpu-high"] = [{"Name": "AutoScalingGroupName", "Value": f"{CLUSTER}-clients"}]
+    assert {name: a["Dimensions"] for name, a in alarms.items()} == expected
+    for alarm in alarms.values():
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/EC2", "CPUUtilization", "Average")
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 80.0)
+        assert alarm["Period"] * alarm["EvaluationPeriods"] == 600
+        assert alarm["AlarmActions"] == [topic] == alarm["OKActions"]
+        assert tags_of(cloudwatch, alarm["AlarmArn"])[TAG] == CLUSTER
+
+
+def test_clients_scale_on_their_cpu(provisioned, aws):
+    (policy,) = aws("autoscaling").describe_policies(AutoScalingGroupName=f"{CLUSTER}-clients")["ScalingPolicies"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    config = policy["TargetTrackingConfiguration"]
+    assert config["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ASGAverageCPUUtilization"
+    assert config["TargetValue"] == 60.0
+
+
+def test_dashboard(provisioned, aws):
+    cloudwatch, elb = aws("cloudwatch"), aws("elbv2")
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=f"mlops-stack-{CLUSTER}")["DashboardBody"])
+    widgets = {w["properties"]["title"]: w["properties"] for w in body["widgets"]}
+    assert all(w.get("region") == REGION for w in widgets.values() if "metrics" in w)
+
+    def series(title):
+        return {tuple(m[:-1]) for m in widgets[title]["metrics"]}
+
+    asg = f"{CLUSTER}-clients"
+    hosts = instances(aws, "mlops_servers") + instances(aws, "mlops_monitoring")
+    cpu = {("AWS/EC2", "CPUUtilization", "InstanceId", i["InstanceId"]) for i in hosts}
+    assert series("CPU utilization (%)") == cpu | {("AWS/EC2", "CPUUtilization", "AutoScalingGroupName", asg)}
+    assert series("Nomad clients (Auto Scaling group)") == {
+        ("AWS/AutoScaling", metric, "AutoScalingGroupName", asg)
+        for metric in ("GroupInServiceInstances", "GroupDesiredCapacity")}  # fmt: skip
+    (lb,) = elb.describe_load_balancers(Names=[CLUSTER])["LoadBalancers"]
+    lb_dimension = lb["LoadBalancerArn"].split(":loadbalancer/")[1]
+    assert series("Load balancer: requests and 5xx") == {
+        ("AWS/ApplicationELB", metric, "LoadBalancer", lb_dimension)
+        for metric in ("RequestCount", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count")}  # fmt: skip
+    groups = elb.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
+    assert series("Target health") == {
+        ("AWS/ApplicationELB", metric, "TargetGroup", g["TargetGroupArn"].split(":")[-1], "LoadBalancer", lb_dimension)
+        for g in groups for metric in ("HealthyHostCount", "UnHealthyHostCount")}  # fmt: skip
+    alarms = {a["AlarmArn"] for a in cloudwatch.describe_alarms(AlarmNamePrefix=f"{CLUSTER}-")["MetricAlarms"]}
+    assert len(alarms) == 4 and set(widgets["Alarms"]["alarms"]) == alarms
+
+
+def desired_clients(aws) -> int:
     (group,) = aws("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[f"{CLUSTER}-clients"])[
         "AutoScalingGroups"
     ]
-    assert group["DesiredCapacity"] == 3
+    return group["DesiredCapacity"]
+
+
+def test_rerun_changes_nothing_and_keeps_the_scaling_policys_decision(provisioned, moto_server, settings, aws):
+    # What the target tracking policy does when the clients are busy, between two runs.
+    aws("autoscaling").set_desired_capacity(AutoScalingGroupName=f"{CLUSTER}-clients", DesiredCapacity=4)
+    run = playbook(moto_server, "aws_provision", settings)
+    assert run.rc == 0, str(run)
+    assert run.changed == [], str(run)
+    assert desired_clients(aws) == 4
+
+
+def test_a_run_changes_only_what_its_settings_change(provisioned, moto_server, settings, aws):
+    # Three settings in one run (each run costs half a minute): without scaling the client count is the
+    # operator's again, and Nomad's API through the load balancer is an opt-in.
+    before = leftovers(aws, CLUSTER)
+    changes = {"aws_infra_client_scaling": False, "aws_infra_client_desired_capacity": 3,
+               "aws_infra_alb_nomad_api": True}  # fmt: skip
+    run = playbook(moto_server, "aws_provision", {**settings, **changes})
+    assert run.rc == 0, str(run)
+    assert run.changed == [ASG_TASK, RULES_TASK, SCALING_TASK], str(run)
+    assert desired_clients(aws) == 3
     assert len(instances(aws, "mlops_clients")) == 3
+    nomad, grafana = f"{CLUSTER}-nomad", f"{CLUSTER}-grafana"
+    assert forwards(aws) == {("/ui",): nomad, ("/ui/*",): nomad, ("/v1/*",): nomad, ("default",): grafana}
     after = {kind: sorted(map(ident, items)) for kind, items in leftovers(aws, CLUSTER).items()}
     before = {kind: sorted(map(ident, items)) for kind, items in before.items()}
-    # Nothing else came or went: one instance more, the same everything else.
-    assert len(after.pop("instances")) == len(before.pop("instances")) + 1
+    # Nothing else came or went: one client fewer, the policy gone, the same everything else.
+    assert len(after.pop("instances")) == len(before.pop("instances")) - 1
+    assert before.pop("scaling_policies") and "scaling_policies" not in after
     assert after == before
 
 
@@ -403,16 +550,6 @@ def test_inventory_groups(provisioned, moto_server, aws):
     # The inventory's group_vars: Consul and Nomad join by the servers' tag.
     assert server["consul_retry_join"] == ["{{ mlops_aws_join }}"] == server["nomad_retry_join"]
     assert "tag_key=mlops-stack:join tag_value={{ mlops_aws_cluster }}" in server["mlops_aws_join"]
-
-
-def test_nomad_api_through_the_load_balancer_is_an_opt_in(provisioned, moto_server, settings, aws):
-    # (The client count of the test before, so that only the rules change.)
-    run = playbook(moto_server, "aws_provision",
-                   {**settings, "aws_infra_client_desired_capacity": 3, "aws_infra_alb_nomad_api": True})
-    assert run.rc == 0, str(run)
-    assert run.changed == [RULES_TASK], str(run)
-    nomad, grafana = f"{CLUSTER}-nomad", f"{CLUSTER}-grafana"
-    assert forwards(aws) == {("/ui",): nomad, ("/ui/*",): nomad, ("/v1/*",): nomad, ("default",): grafana}
 
 
 def destroy_settings(settings: dict) -> dict:
