@@ -109,7 +109,7 @@ class Recipe:
     upstream_url: str  # directory URL, {version} substituted
     archive: str  # upstream archive file name pattern ({version}, {arch})
     checksums: str  # upstream checksum file name pattern
-    archive_dir: str  # top-level folder inside the archive
+    archive_dir: str  # top-level folder inside the archive; empty: the members at its root
     module: str = ""  # Go module path; empty: no source build (upstream download only)
     module_version: str = ""  # Go module version pattern ({version})
     binaries: list[GoBinary] = field(default_factory=list)
@@ -272,6 +272,36 @@ RECIPES: dict[str, Recipe] = {
             "1.11.3": {"api": "v0.0.0-20260324203407-b27b0c2e019a"},
             "1.11.2": {"api": "v0.0.0-20260205205048-8315996478d1"},
         },
+    ),
+    # Docker's distribution registry. Names, layout and flags as upstream's
+    # release build (read in the v3.1.2 module: Dockerfile, target `releaser`,
+    # and .github/workflows/build.yml): `registry_<version>_<os>_<arch>.tar.gz`
+    # holding registry, README.md and LICENSE at its root (no folder), and one
+    # `<archive>.sha256` per archive holding only the hex digest; the GitHub
+    # release has no combined checksums file. The binary is static (CGO off);
+    # upstream builds with no tags, netgo is what CGO off gives anyway.
+    # Not verified here (no GitHub access): the asset names as actually
+    # uploaded, and the tar header details of upstream's archive (GNU tar of
+    # the Alpine build image: member order LICENSE, README.md, registry).
+    # The proxy gives no commit (Origin) for v3.1.2, so version.revision is
+    # "unknown" there (upstream links the tag's commit; --version omits it).
+    "registry": Recipe(
+        name="registry",
+        upstream_url="https://github.com/distribution/distribution/releases/download/v{version}/",
+        archive="registry_{version}_linux_{arch}.tar.gz",
+        checksums="registry_{version}_linux_{arch}.tar.gz.sha256",
+        checksum_style="digest",
+        archive_dir="",
+        module="github.com/distribution/distribution/v3",
+        module_version="v{version}",
+        binaries=[GoBinary("./cmd/registry", "registry")],
+        extra_files={"LICENSE": "LICENSE", "README.md": "README.md"},
+        # The Dockerfile's: the version without its "v" (`registry --version`
+        # prints "registry github.com/distribution/distribution/v3 3.1.2").
+        ldflags="-s -w"
+        " -X github.com/distribution/distribution/v3/version.version={version}"
+        " -X github.com/distribution/distribution/v3/version.revision={revision}"
+        " -X github.com/distribution/distribution/v3/version.mainpkg=github.com/distribution/distribution/v3",
     ),
     # Grafana's Go module is AGPL-licensed and refused by the Go module proxy,
     # so there is no source build: mirrored from the release site when it
@@ -684,7 +714,7 @@ class Artifact:
 
 
 def write_tar(target: Path, top: str, members: list[tuple[str, Path, int]], mtime: int) -> None:
-    """A reproducible .tar.gz: fixed owner, mode and mtime, sorted members."""
+    """A reproducible .tar.gz: fixed owner, mode and mtime, sorted members, in folder top (empty: at the root)."""
     tmp = target.with_suffix(".tmp")
     with (
         open(tmp, "wb") as raw,
@@ -703,9 +733,11 @@ def write_tar(target: Path, top: str, members: list[tuple[str, Path, int]], mtim
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
 
-        add(top, None, 0o755)
+        # An empty top: the members at the archive's root (as the registry ships them).
+        if top:
+            add(top, None, 0o755)
         for name, path, mode in members:
-            add(f"{top}/{name}", path.read_bytes(), mode)
+            add(f"{top}/{name}" if top else name, path.read_bytes(), mode)
     tmp.replace(target)
 
 

@@ -13,12 +13,12 @@ description:
   - Returns the password kept in C(<secrets_dir>/monitoring/<program>.password), writing 32 random letters and digits
     there (mode 0600) the first time, so that the program's role and every role that talks to it read the same value
     and a re-run never rotates it.
-  - It is the one place that names that file; the roles of the Pushgateway, Prometheus, Grafana and the ML workload
-    use it for their defaults.
+  - It is the one place that names that file; the roles of the Pushgateway, Prometheus, the registry, Grafana and the
+    ML workload use it for their defaults.
   - The file is written and read by C(ansible.builtin.password).
 options:
   _terms:
-    description: The program, C(pushgateway) or C(prometheus).
+    description: The program, C(pushgateway), C(prometheus) or C(registry).
     type: list
     elements: str
     required: true
@@ -54,7 +54,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 from ansible.plugins.lookup import LookupBase
 
-PROGRAMS = ("pushgateway", "prometheus")
+PROGRAMS = ("pushgateway", "prometheus", "registry")
 
 
 def password_file(secrets_dir, program):

@@ -43,7 +43,7 @@ def test_load_pins_agrees_with_yaml():
 
 def test_every_pinned_program_has_a_recipe_or_is_announced():
     pins = yaml.safe_load((ROOT / "versions.yml").read_text())
-    assert {"pushgateway", "prometheus"} <= set(pins) & set(mirror.RECIPES)
+    assert {"pushgateway", "prometheus", "registry"} <= set(pins) & set(mirror.RECIPES)
 
 
 def test_write_tar_is_reproducible_and_in_upstream_layout(tmp_path):
@@ -89,7 +89,7 @@ def test_a_previous_releases_nested_modules_leave_the_pinned_build_key_alone():
     assert moved.fingerprint("1.22.7") != consul.fingerprint("1.22.7")
 
 
-@pytest.mark.parametrize("program", ["pushgateway"])
+@pytest.mark.parametrize("program", ["pushgateway", "registry"])
 def test_role_and_mirror_agree_on_the_archive_name(program):
     """The role's archive name (vars/main.yml) is the one the mirror publishes."""
     role_vars = yaml.safe_load((ROOT / "roles" / program / "vars" / "main.yml").read_text())
@@ -127,6 +127,35 @@ def test_hashicorp_recipes_use_upstream_names():
     assert consul.fmt(consul.checksums, "1.22.7", "amd64") == "consul_1.22.7_SHA256SUMS"
     assert nomad.fmt(nomad.archive, "1.11.3", "arm64") == "nomad_1.11.3_linux_arm64.zip"
     assert "api" in nomad.nested and "api" in consul.nested
+
+
+def test_registry_recipe_uses_upstream_names_and_a_flat_archive():
+    """As upstream's Dockerfile `releaser` stage: registry_<v>_linux_<arch>.tar.gz, one .sha256 digest per archive."""
+    registry = mirror.RECIPES["registry"]
+    assert registry.fmt(registry.archive, "3.1.2", "amd64") == "registry_3.1.2_linux_amd64.tar.gz"
+    assert registry.fmt(registry.checksums, "3.1.2", "arm64") == "registry_3.1.2_linux_arm64.tar.gz.sha256"
+    base = registry.fmt(registry.upstream_url, "3.1.2", "amd64")
+    assert base == "https://github.com/distribution/distribution/releases/download/v3.1.2/"
+    assert registry.checksum_text("registry_3.1.2_linux_amd64.tar.gz", "ef" * 32) == "ef" * 32 + "\n"
+    assert registry.archive_dir == ""
+    assert mirror.module_version(registry, "3.1.2") == "v3.1.2"
+    assert [(b.package, b.output) for b in registry.binaries] == [("./cmd/registry", "registry")]
+    assert set(registry.extra_files) == {"LICENSE", "README.md"}
+    assert not registry.cgo
+    # Without the "v", as upstream's release build sets it (`registry --version` prints 3.1.2).
+    assert "-X github.com/distribution/distribution/v3/version.version={version}" in registry.ldflags
+
+
+def test_write_tar_without_a_top_folder_puts_the_members_at_the_root(tmp_path):
+    binary = tmp_path / "registry"
+    binary.write_bytes(b"\x7fELF fake payload for packaging only")
+    license_file = tmp_path / "LICENSE"
+    license_file.write_text("license\n")
+    target = tmp_path / "registry_1.0.0_linux_amd64.tar.gz"
+    mirror.write_tar(target, "", sorted([("registry", binary, 0o755), ("LICENSE", license_file, 0o644)]), 1_700_000_000)
+    with tarfile.open(target) as tar:
+        assert tar.getnames() == ["LICENSE", "registry"]
+        assert tar.getmember("registry").mode == 0o755
 
 
 def test_a_single_digest_checksum_file_names_the_archive():

@@ -28,6 +28,6 @@ def test_an_operators_file_is_read_as_it_is(tmp_path, lookup):
 
 
 def test_an_unknown_program_is_named(tmp_path, lookup):
-    with pytest.raises(AnsibleLookupError, match="must be one of pushgateway, prometheus, not 'grafana'"):
+    with pytest.raises(AnsibleLookupError, match="must be one of pushgateway, prometheus, registry, not 'grafana'"):
         lookup.run(["grafana"], variables={}, secrets_dir=str(tmp_path))
     assert not (tmp_path / "monitoring").exists()
