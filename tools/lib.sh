@@ -34,19 +34,34 @@ apt_install() {
     || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
 }
 
+# A virtualenv cached outside the repo: cached_venv NAME REQUIREMENTS
+# [PACKAGE...] makes <cache>/NAME-py<XY>-<key> from the requirements file,
+# then each PACKAGE with --no-deps; key hashes the file and the packages, so
+# a change to either makes a new one. Complete once its marker is written.
+# Prints its path (everything else goes to stderr).
+cached_venv() {
+  local name="$1" requirements="$2" key venv package
+  shift 2
+  key="$( (cat "$MLOPS_ROOT/$requirements"; for package in "$@"; do echo "$package"; done) | sha256sum | cut -c1-12)"
+  venv="$MLOPS_CACHE_DIR/$name-py$(python3 -c 'import sys;print("%d%d"%sys.version_info[:2])')-$key"
+  if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
+    log "creating virtualenv $venv ($requirements)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$MLOPS_ROOT/$requirements" >&2
+    for package in "$@"; do
+      "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "$package" >&2
+    done
+    touch "$venv/.complete"
+  fi
+  echo "$venv"
+}
+
 # Project virtualenv, cached outside the repo and keyed by the requirements'
 # content; .venv in the checkout is a symlink to it.
 ensure_venv() {
-  local key venv
-  key="$(cat "$MLOPS_ROOT/requirements-dev.txt" | sha256sum | cut -c1-12)"
-  venv="$MLOPS_CACHE_DIR/venv-py$(python3 -c 'import sys;print("%d%d"%sys.version_info[:2])')-$key"
-  if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
-    log "creating virtualenv $venv (requirements-dev.txt)"
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$MLOPS_ROOT/requirements-dev.txt"
-    touch "$venv/.complete"
-  fi
+  local venv
+  venv="$(cached_venv venv requirements-dev.txt)" || return 1
   ln -sfn "$venv" "$MLOPS_ROOT/.venv"
   export VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH"
   # The collection is used by its full name (mlops.stack.*) straight from the
@@ -57,22 +72,10 @@ ensure_venv() {
 }
 
 # The oldest supported ansible-core (requirements-oldest-core.txt) in a
-# second cached virtualenv; prints its path.
+# second cached virtualenv, with the same collection bundle as the first
+# (installed --no-deps: that package asks pip for a newer core); prints its path.
 ensure_oldest_core_venv() {
-  local key venv
-  local bundle
-  bundle="$(grep '^ansible==' "$MLOPS_ROOT/requirements-dev.txt")"
-  key="$( (cat "$MLOPS_ROOT/requirements-oldest-core.txt"; echo "$bundle") | sha256sum | cut -c1-12)"
-  venv="$MLOPS_CACHE_DIR/venv-oldest-core-py$(python3 -c 'import sys;print("%d%d"%sys.version_info[:2])')-$key"
-  if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
-    log "creating virtualenv $venv (requirements-oldest-core.txt)"
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$MLOPS_ROOT/requirements-oldest-core.txt" >&2
-    "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "$bundle" >&2
-    touch "$venv/.complete"
-  fi
-  echo "$venv"
+  cached_venv venv-oldest-core requirements-oldest-core.txt "$(grep '^ansible==' "$MLOPS_ROOT/requirements-dev.txt")"
 }
 
 # Run a command with the oldest supported ansible-core first on PATH.

@@ -37,12 +37,17 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def consul_dev(run_program, tmp_path):
     """`consul agent -dev` from the mirror on free loopback ports; yields its HTTP address."""
+    return start_consul_dev(run_program, tmp_path)
+
+
+def start_consul_dev(run_program, tmp_path, *extra: str) -> str:
+    """`consul agent -dev` from the mirror on free loopback ports, with further arguments; its HTTP address."""
     folder = unpack(verified_archive("consul"), tmp_path / "consul")
     http_port = free_port()
     argv = [
         str(folder / "consul"), "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1", "-log-level=warn",
         f"-http-port={http_port}", f"-server-port={free_port()}", f"-serf-lan-port={free_port()}",
-        f"-serf-wan-port={free_port()}", f"-grpc-port={free_port()}", "-grpc-tls-port=-1", "-dns-port=-1",
+        f"-serf-wan-port={free_port()}", f"-grpc-port={free_port()}", "-grpc-tls-port=-1", "-dns-port=-1", *extra,
     ]  # fmt: skip
     base = f"http://127.0.0.1:{http_port}"
     run_program("consul", argv, f"{base}/v1/status/leader", ready=lambda body: json.loads(body) != "")
@@ -63,19 +68,9 @@ def consul_acl_agent(run_program, tmp_path):
 
 def _consul_acl_agent(run_program, tmp_path, policy):
     tmp_path.mkdir(parents=True, exist_ok=True)
-    folder = unpack(verified_archive("consul"), tmp_path / "consul")
-    http_port = free_port()
     config = tmp_path / "acl.hcl"
     config.write_text(f'acl {{\n  enabled = true\n  default_policy = "{policy}"\n}}\n')
-    argv = [
-        str(folder / "consul"), "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1", "-log-level=warn",
-        f"-http-port={http_port}", f"-server-port={free_port()}", f"-serf-lan-port={free_port()}",
-        f"-serf-wan-port={free_port()}", f"-grpc-port={free_port()}", "-grpc-tls-port=-1", "-dns-port=-1",
-        f"-config-file={config}",
-    ]  # fmt: skip
-    base = f"http://127.0.0.1:{http_port}"
-    run_program("consul", argv, f"{base}/v1/status/leader", ready=lambda body: json.loads(body) != "")
-    return base
+    return start_consul_dev(run_program, tmp_path, f"-config-file={config}")
 
 
 @pytest.fixture
