@@ -118,6 +118,35 @@ def test_the_training_job_is_parameterized_and_a_run_completed():
     assert completed_runs(), nomad("/v1/jobs?prefix=ml-train")
 
 
+def test_the_training_image_was_built_once_and_both_clients_run_it_from_the_registry(host):
+    """Built and pushed by e2e-client-1 only; the job names it by registry and digest; both clients hold that digest."""
+    registry = "e2e-monitoring-1:5000"
+    password = token("monitoring/registry.password")
+    ca = f"/etc/docker/certs.d/{registry}/ca.crt"
+    job = nomad("/v1/job/ml-train")
+    (image,) = {task["Config"]["image"] for group in job["TaskGroups"] for task in group["Tasks"]}
+    repository, digest = image.split("@")
+    assert repository == f"{registry}/mlops/training" and digest.startswith("sha256:"), image
+    builder, other = (testinfra.get_host(f"docker://{name}") for name in CLIENTS)
+    api = f"--cacert {ca} -u mlops:{password} https://{registry}/v2/mlops/training"
+    tags = json.loads(builder.check_output(f"curl -fsS {api}/tags/list"))["tags"]
+    assert len(tags) == 1, tags  # one build, one push
+    accept = ("-H 'Accept: application/vnd.docker.distribution.manifest.v2+json,"
+              " application/vnd.oci.image.manifest.v1+json'")
+    headers = builder.check_output(f"curl -fsSI {accept} {api}/manifests/{tags[0]}")
+    assert f"docker-content-digest: {digest}" in headers.lower(), headers
+    for client in (builder, other):
+        digests = client.check_output(f"docker image inspect --format '{{{{json .RepoDigests}}}}' {image}")
+        assert digests.count(image) == 1, digests
+    # Only the builder has the build context; the other client pulled.
+    assert builder.file("/opt/mlops-training/context/Dockerfile").exists
+    assert not other.file("/opt/mlops-training").exists
+    # The registry lets nobody in without the password.
+    status = f"curl -sS -o /dev/null -w '%{{http_code}}' --cacert {ca} https://{registry}/v2/mlops/training/tags/list"
+    assert other.check_output(status) == "401"
+    assert other.check_output(status + " -u mlops:wrong-password") == "401"
+
+
 def test_the_runs_accuracy_is_in_prometheus_within_60s(host):
     run = completed_runs()[0]["ID"]
     selector = f'job="training",model="digits-sgd",dispatch_id="{run}"'

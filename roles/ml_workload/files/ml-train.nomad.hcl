@@ -74,7 +74,9 @@ job "ml-train" {
 
       config {
         image = var.image
-        # The image is built on each client; never pulled.
+        # By registry and digest, pulled by the ml_workload role on every
+        # client beforehand (Nomad holds no registry credentials), or the
+        # tag built on each client: never pulled by Nomad.
         force_pull = false
         # The client's Consul agent answers on the host's loopback.
         network_mode = "host"
