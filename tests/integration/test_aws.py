@@ -287,7 +287,9 @@ def test_security_group_rules_are_exact(provisioned, aws):
                     ("in", "tcp", 4648, 4648, "cluster"), ("in", "udp", 4648, 4648, "cluster")} | anywhere,
         # The UIs only through the load balancer.
         "servers": {("in", "tcp", 4646, 4646, "alb")} | anywhere,
-        "monitoring": {("in", "tcp", 3000, 3000, "alb"), ("in", "tcp", 9091, 9091, "cluster")} | anywhere,
+        # Grafana through the load balancer; the Pushgateway and the image registry from cluster members.
+        "monitoring": {("in", "tcp", 3000, 3000, "alb"), ("in", "tcp", 9091, 9091, "cluster"),
+                       ("in", "tcp", 5000, 5000, "cluster")} | anywhere,
     }  # fmt: skip
 
 

@@ -138,6 +138,9 @@ def test_the_training_image_was_built_once_and_both_clients_run_it_from_the_regi
     for client in (builder, other):
         digests = client.check_output(f"docker image inspect --format '{{{{json .RepoDigests}}}}' {image}")
         assert digests.count(image) == 1, digests
+        # The login is root's alone.
+        login = client.file("/root/.docker/config.json")
+        assert (login.user, login.mode) == ("root", 0o600) and registry in login.content_string
     # Only the builder has the build context; the other client pulled.
     assert builder.file("/opt/mlops-training/context/Dockerfile").exists
     assert not other.file("/opt/mlops-training").exists
