@@ -552,6 +552,16 @@ def test_inventory_groups(provisioned, moto_server, aws):
     # The inventory's group_vars: Consul and Nomad join by the servers' tag.
     assert server["consul_retry_join"] == ["{{ mlops_aws_join }}"] == server["nomad_retry_join"]
     assert "tag_key=mlops-stack:join tag_value={{ mlops_aws_cluster }}" in server["mlops_aws_join"]
+    # The training image's registry is the cluster's ECR repository, as the clients' inventory resolves it.
+    client = sorted(hosts["mlops_clients"])[0]
+    resolved = subprocess.run(
+        [str(BIN / "ansible"), "-i", "inventories/aws/aws_ec2.yml", client, "-m", "ansible.builtin.debug",
+         "-a", "msg={{ ml_workload_registry }}/{{ ml_workload_registry_repository }}", "-o"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    (repository,) = aws("ecr").describe_repositories(repositoryNames=[f"{CLUSTER}/ml-training"])["repositories"]
+    assert f'"msg": "{repository["repositoryUri"]}"' in resolved.stdout, resolved.stdout
 
 
 def destroy_settings(settings: dict) -> dict:

@@ -1,5 +1,5 @@
-"""cloudwatch_dashboard and aws_resource_tags against moto's AWS emulator: honest changed, check mode, diff,
-bad input named and nothing written."""
+"""cloudwatch_dashboard, aws_resource_tags and ecr_image_info against moto's AWS emulator: honest changed, check
+mode, diff, bad input named and nothing written."""
 
 from __future__ import annotations
 
@@ -101,3 +101,34 @@ def test_tags_of_a_repository_and_an_alarm(aws_env, tmp_path):
     assert foreign["failed"] and foreign["msg"].startswith("resource:") and "sns" in foreign["msg"], foreign
     assert {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(resourceArn=repository)["tags"]} == wanted
     assert {t["Key"]: t["Value"] for t in cloudwatch.list_tags_for_resource(ResourceARN=alarm)["Tags"]} == wanted
+
+
+def test_ecr_image_digest_by_tag_and_a_push_login(aws_env, tmp_path):
+    connection, client = aws_env
+    ecr = client("ecr")
+    uri = ecr.create_repository(repositoryName="c/ml-training")["repository"]["repositoryUri"]
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
+                           "digest": "sha256:" + "1" * 64}, "layers": []}  # fmt: skip
+    ecr.put_image(repositoryName="c/ml-training", imageManifest=json.dumps(manifest), imageTag="3f2a9c0d11be")
+    (stored,) = ecr.describe_images(repositoryName="c/ml-training")["imageDetails"]
+
+    def look(check=False, **args):
+        return {"module": "ecr_image_info", "check": check,
+                "args": {**connection, "repository": "c/ml-training", "tag": "3f2a9c0d11be", **args}}
+
+    found, missing, checked, login, bad_name, bad_tag, absent = run_tasks([
+        look(), look(tag="not-pushed-yet"), look(check=True), look(authorization=True),
+        look(repository="C/Ml Training"), look(tag="-leading-dash"), look(repository="c/none"),
+    ], tmp_path)  # fmt: skip
+    for result in (found, checked):
+        assert not result["changed"] and result["exists"], result
+        assert result["digest"] == stored["imageDigest"] and result["digest"].startswith("sha256:"), result
+        assert result["repository_uri"] == uri and result["registry"] == uri.split("/")[0], result
+        assert "password" not in result, result
+    assert (missing["exists"], missing["digest"], missing["changed"]) == (False, "", False), missing
+    assert login["username"] == "AWS" and login["password"] and login["expires_at"], {**login, "password": "*"}
+    assert bad_name["failed"] and bad_name["msg"].startswith("repository: 'C/Ml Training'"), bad_name
+    assert bad_tag["failed"] and bad_tag["msg"].startswith("tag:"), bad_tag
+    assert absent["failed"] and absent["msg"] == "repository: c/none does not exist in the registry", absent
+    assert len(ecr.describe_images(repositoryName="c/ml-training")["imageDetails"]) == 1

@@ -1,5 +1,5 @@
 """Pure logic of the AWS modules: which service tags an ARN, what a tag change sets and removes, CloudWatch's
-validation messages as text."""
+validation messages as text, ECR's names and login tokens."""
 
 import sys
 from pathlib import Path
@@ -11,6 +11,7 @@ sys.path.insert(0, str(ROOT / ".build"))  # ansible_collections/mlops/stack -> t
 
 from ansible_collections.mlops.stack.plugins.modules.aws_resource_tags import plan, service_of  # noqa: E402
 from ansible_collections.mlops.stack.plugins.modules.cloudwatch_dashboard import errors  # noqa: E402
+from ansible_collections.mlops.stack.plugins.modules.ecr_image_info import check_params, login  # noqa: E402
 
 
 def test_service_of_an_arn():
@@ -38,3 +39,26 @@ def test_plan_sets_only_what_differs_and_purges_on_request():
 def test_validation_messages_as_text():
     messages = [{"DataPath": "/widgets/0/properties", "Message": "Should have property metrics"}, {"Message": "x"}]
     assert errors(messages) == ["/widgets/0/properties: Should have property metrics", "x"]
+
+
+ECR = {"repository": "mlops/ml-training", "tag": "3f2a9c0d11be", "registry_id": None}
+
+
+def test_ecr_names_ecr_accepts():
+    check_params(ECR)
+    check_params({**ECR, "repository": "a.b_c-d/e/f", "tag": "v1.0_rc-2", "registry_id": "123456789012"})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("repository", "Mlops/training"), ("repository", "mlops//training"), ("repository", "mlops/"),
+     ("repository", "a"), ("repository", "x" * 257), ("tag", "-dash"), ("tag", "a" * 129), ("tag", "a:b"),
+     ("registry_id", "12345")],
+)  # fmt: skip
+def test_ecr_names_ecr_refuses_name_the_field(field, value):
+    with pytest.raises(ValueError, match=f"^{field}: "):
+        check_params({**ECR, field: value})
+
+
+def test_a_login_token_is_user_and_password():
+    assert login("QVdTOnNlY3JldDp3aXRoOmNvbG9ucw==") == ("AWS", "secret:with:colons")
