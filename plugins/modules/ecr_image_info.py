@@ -12,8 +12,8 @@ description:
   - Reads the repository (its URI and registry) and the digest the image with O(tag) has there, if the repository
     holds that tag.
   - With O(authorization=true), also returns a Docker login for the registry made from the caller's credentials
-    (C(ecr:GetAuthorizationToken)), valid for 12 hours. Run it on the controller, and set C(no_log) on the task:
-    the password is returned as is, so that C(community.docker.docker_login) can use it.
+    (C(ecr:GetAuthorizationToken)), valid for 12 hours. Run it on the controller, and set C(no_log) on the task,
+    as the password is returned as is, for C(community.docker.docker_login) to use.
   - Reads only; it never changes anything, in check mode or not.
 version_added: 0.1.0
 author: mlops.stack maintainers (@mlops-stack)
@@ -34,7 +34,7 @@ options:
     description: The AWS account of the registry; the caller's by default.
     type: str
   authorization:
-    description: Also return a login for the registry (O(authorization=true) needs C(no_log) on the task).
+    description: Also return a login for the registry (then set C(no_log) on the task).
     type: bool
     default: false
 attributes:
@@ -120,7 +120,7 @@ def check_params(params: dict) -> None:
 
 def login(token: str) -> tuple[str, str]:
     """(username, password) from an authorization token (base64 of "user:password")."""
-    username, _, password = base64.b64decode(token).decode().partition(":")
+    username, _colon, password = base64.b64decode(token).decode().partition(":")
     return username, password
 
 
