@@ -106,16 +106,16 @@ def test_tags_of_a_repository_and_an_alarm(aws_env, tmp_path):
 def test_ecr_image_digest_by_tag_and_a_push_login(aws_env, tmp_path):
     connection, client = aws_env
     ecr = client("ecr")
-    uri = ecr.create_repository(repositoryName="c/ml-training")["repository"]["repositoryUri"]
+    uri = ecr.create_repository(repositoryName="e/ml-training")["repository"]["repositoryUri"]
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                 "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
                            "digest": "sha256:" + "1" * 64}, "layers": []}  # fmt: skip
-    ecr.put_image(repositoryName="c/ml-training", imageManifest=json.dumps(manifest), imageTag="3f2a9c0d11be")
-    (stored,) = ecr.describe_images(repositoryName="c/ml-training")["imageDetails"]
+    ecr.put_image(repositoryName="e/ml-training", imageManifest=json.dumps(manifest), imageTag="3f2a9c0d11be")
+    (stored,) = ecr.describe_images(repositoryName="e/ml-training")["imageDetails"]
 
     def look(check=False, **args):
         return {"module": "ecr_image_info", "check": check,
-                "args": {**connection, "repository": "c/ml-training", "tag": "3f2a9c0d11be", **args}}
+                "args": {**connection, "repository": "e/ml-training", "tag": "3f2a9c0d11be", **args}}
 
     found, missing, checked, login, bad_name, bad_tag, absent = run_tasks([
         look(), look(tag="not-pushed-yet"), look(check=True), look(authorization=True),
@@ -131,4 +131,4 @@ def test_ecr_image_digest_by_tag_and_a_push_login(aws_env, tmp_path):
     assert bad_name["failed"] and bad_name["msg"].startswith("repository: 'C/Ml Training'"), bad_name
     assert bad_tag["failed"] and bad_tag["msg"].startswith("tag:"), bad_tag
     assert absent["failed"] and absent["msg"] == "repository: c/none does not exist in the registry", absent
-    assert len(ecr.describe_images(repositoryName="c/ml-training")["imageDetails"]) == 1
+    assert len(ecr.describe_images(repositoryName="e/ml-training")["imageDetails"]) == 1
