@@ -6,8 +6,12 @@ upgraded every server one at a time: the cluster must be whole again.
 
 import json
 import os
-import time
+import sys
+from functools import partial
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
+import waiting
 
 testinfra_hosts = ["nomad-server-1", "nomad-server-2", "nomad-server-3", "nomad-client-1"]
 MEMBERS = ["nomad-client-1", "nomad-server-1", "nomad-server-2", "nomad-server-3"]
@@ -23,15 +27,7 @@ def get(host, path):
     return json.loads(host.check_output(f"curl -fsS -H 'X-Consul-Token: {token()}' {HTTP}{path}"))
 
 
-def eventually(check, timeout=90):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except (AssertionError, ValueError, RuntimeError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
+eventually = partial(waiting.eventually, timeout=90, interval=2, errors=(AssertionError, ValueError, RuntimeError))
 
 
 def test_one_leader_and_three_raft_peers(host):

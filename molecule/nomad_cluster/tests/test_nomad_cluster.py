@@ -2,11 +2,15 @@
 
 import json
 import os
-import time
+import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 import testinfra
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
+import waiting
 
 # The API checks run on every server; the client is looked at directly.
 testinfra_hosts = ["nomad-server-1", "nomad-server-2", "nomad-server-3"]
@@ -32,16 +36,8 @@ def nomad_api(host, path, token=True):
     return json.loads(host.check_output(f"{CURL} {header} {API}{path}"))
 
 
-def eventually(check, timeout=90):
-    """The side effect stopped and started the first server: give it time."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except (AssertionError, ValueError, RuntimeError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
+# The side effect stopped and started the first server: give it time.
+eventually = partial(waiting.eventually, timeout=90, interval=2, errors=(AssertionError, ValueError, RuntimeError))
 
 
 def test_one_leader_and_three_raft_voters(host):

@@ -9,10 +9,14 @@ import json
 import os
 import re
 import shlex
-import time
+import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
+import waiting
 
 testinfra_hosts = ["e2e-monitoring-1"]
 ROOT = Path(__file__).resolve().parents[3]
@@ -31,16 +35,10 @@ VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)")
 LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.+?)\s*,\s*)?(\w+)\s*\)\s*$", re.DOTALL)
 
 
-def eventually(check, timeout=240):
-    """Series of a fresh platform need a scrape or two (and the leader's first autopilot run)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except (AssertionError, ValueError, RuntimeError, KeyError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(3)
+# Series of a fresh platform need a scrape or two (and the leader's first autopilot run).
+eventually = partial(
+    waiting.eventually, timeout=240, interval=3, errors=(AssertionError, ValueError, RuntimeError, KeyError)
+)
 
 
 def api(host, path, **params):

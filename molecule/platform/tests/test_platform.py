@@ -3,11 +3,15 @@
 import json
 import os
 import subprocess
-import time
+import sys
 import urllib.parse
+from functools import partial
 from pathlib import Path
 
 import testinfra
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
+import waiting
 
 testinfra_hosts = ["e2e-monitoring-1"]
 SERVER = testinfra.get_host("docker://e2e-server-1")
@@ -29,16 +33,10 @@ PROMETHEUS = f"curl -fsS --cacert /etc/prometheus/tls/ca.crt -u mlops:{token('mo
 PUSHGATEWAY = f"curl -fsS --cacert /etc/pushgateway/tls/ca.crt -u mlops:{token('monitoring/pushgateway.password')}"
 
 
-def eventually(check, timeout=90):
-    """The side effect stopped and started a server: give the cluster time."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except (AssertionError, ValueError, RuntimeError, KeyError, IndexError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
+# The side effect stopped and started a server: give the cluster time.
+eventually = partial(
+    waiting.eventually, timeout=90, interval=2, errors=(AssertionError, ValueError, RuntimeError, KeyError, IndexError)
+)
 
 
 def nomad(path):

@@ -2,9 +2,13 @@
 
 import json
 import os
-import time
+import sys
 import uuid
+from functools import partial
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
+import waiting
 
 API = "https://127.0.0.1:9090"
 SECRETS = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory" / ".secrets" / "monitoring"
@@ -25,15 +29,7 @@ def get(host, path):
     return json.loads(host.check_output(f"curl -fsS {PROMETHEUS} '{API}{path}'"))["data"]
 
 
-def eventually(check, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
+eventually = partial(waiting.eventually, timeout=60, interval=1, errors=(AssertionError,))
 
 
 def test_runs_as_prometheus_and_is_ready(host):
