@@ -43,8 +43,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _raw:
-  description: One dict with C(files), each path's C(exists), C(type), C(owner), C(group), C(mode), C(size) and
-    C(link_target) or C(checksum), as M(mlops.stack.host_probe) returns them.
+  description: One dict with C(files), each path's C(exists), C(type), C(owner), C(group), C(mode), C(size),
+    C(writable) (by this user) and C(link_target) or C(checksum), as M(mlops.stack.host_probe) returns them.
   type: list
   elements: dict
 """

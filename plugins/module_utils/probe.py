@@ -23,7 +23,7 @@ def name_of(lookup, ident):
 def read_path(path, checksum_max_size):
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # (a path through a file exists no more than a missing one)
         return {"exists": False}
     kind = next((name for test, name in TYPES if test(st.st_mode)), "other")
     info = {
@@ -33,6 +33,8 @@ def read_path(path, checksum_max_size):
         "group": name_of(grp.getgrgid, st.st_gid),
         "mode": "%04o" % stat.S_IMODE(st.st_mode),
         "size": st.st_size,
+        # The probing user may write there (a folder: create files in it).
+        "writable": os.access(path, os.W_OK | (os.X_OK if kind == "directory" else 0)),
     }
     if kind == "link":
         info["link_target"] = os.readlink(path)

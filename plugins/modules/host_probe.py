@@ -85,14 +85,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 files:
-  description: Per path; C(exists) false when it is missing.
+  description:
+    - Per path; C(exists) false when it is missing (or a path through a file).
+    - C(writable) says whether the probing user may write it (a folder, create files in it).
   returned: always
   type: dict
   sample:
     /etc/consul.d/consul.hcl: {exists: true, type: file, owner: root, group: consul, mode: "0640",
-                               size: 512, checksum: 3c2f0e1b6b8c9ad0f1f2a8c2a9b7f1c8d2e3f4a5}
+                               size: 512, writable: true, checksum: 3c2f0e1b6b8c9ad0f1f2a8c2a9b7f1c8d2e3f4a5}
     /usr/local/bin/consul: {exists: true, type: link, owner: root, group: root, mode: "0777",
-                            link_target: /opt/mlops/consul/1.22.7/consul}
+                            size: 29, writable: true, link_target: /opt/mlops/consul/1.22.7/consul}
 users:
   description: Per user name; C(exists) false when there is no such account.
   returned: always

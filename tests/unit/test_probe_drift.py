@@ -5,6 +5,7 @@ scenario's side effect shows a hand edit and a removed link found and repaired.
 """
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -186,6 +187,19 @@ def test_read_path_reports_files_links_and_folders(tmp_path):
     assert host_probe.read_path(str(tmp_path / "l"), 4096)["link_target"] == str(target)
     assert host_probe.read_path(str(tmp_path), 4096)["type"] == "directory"
     assert host_probe.read_path(str(tmp_path / "missing"), 4096) == {"exists": False}
+    assert host_probe.read_path(str(target / "below"), 4096) == {"exists": False}  # through a file
+
+
+def test_read_path_says_whether_this_user_may_write(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    assert host_probe.read_path(str(folder), 4096)["writable"] is True
+    folder.chmod(0o500)
+    try:
+        # root may write anywhere: only an unprivileged user sees the mode refuse it.
+        assert host_probe.read_path(str(folder), 4096)["writable"] is (os.geteuid() == 0)
+    finally:
+        folder.chmod(0o700)
 
 
 def test_dpkg_query_output_counts_only_fully_installed_packages():

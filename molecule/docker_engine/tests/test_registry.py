@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import testinfra
+from cryptography import x509
 
 REGISTRY_HOST = "mlops-docker_engine-debian12"
 # The name its certificate carries for Consul's DNS (a host name with "_" is no image reference).
@@ -55,6 +56,15 @@ def test_runs_as_its_own_user_with_its_secrets_closed(registry):
         assert (secret.user, secret.group, secret.mode) == ("root", "registry", 0o640), path
     assert re.fullmatch(r"mlops:\$2b\$10\$\S{53}\n", registry.file("/etc/registry/htpasswd").content_string)
     assert registry.file("/var/lib/registry").user == "registry"
+
+
+def test_certificate_names_the_host_once_and_nothing_of_the_controller(registry):
+    """Issued on the controller in delegated tasks: the names are the host's, each once (a name read there from
+    ansible_host would be the controller's; and a name that differs from the kept request re-issues every run)."""
+    cert = x509.load_pem_x509_certificate(registry.file("/etc/registry/tls/agent.crt").content)
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    names = [f"{type(name).__name__}:{name.value}" for name in sans]
+    assert names == [f"DNSName:{NAME}", f"DNSName:{REGISTRY_HOST}", "DNSName:localhost", "IPAddress:127.0.0.1"], names
 
 
 def test_nothing_without_the_password(client):
