@@ -10,7 +10,7 @@ import pytest
 import testinfra
 from cryptography import x509
 
-REGISTRY_HOST = "mlops-docker_engine-debian12"
+REGISTRY_HOST = "mlops-nomad-debian12"
 # The name its certificate carries for Consul's DNS (a host name with "_" is no image reference).
 NAME = "registry.service.consul"
 ADDRESS = f"{NAME}:5000"
@@ -20,7 +20,7 @@ PASSWORD = (SECRETS / "monitoring" / "registry.password").read_text().strip()
 CA = f"/etc/docker/certs.d/{ADDRESS}/ca.crt"
 LOGIN = f"printf %s {shlex.quote(PASSWORD)} | docker login -u mlops --password-stdin {ADDRESS}"
 # The engine under test pushes and pulls; the registry runs on the other host.
-testinfra_hosts = ["mlops-docker_engine-debian13"]
+testinfra_hosts = ["mlops-nomad-debian13"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def registry():
 @pytest.fixture(scope="module")
 def client(registry):
     """The Debian 13 host, set up as a user sets up a client: the registry's name, and the CA Docker trusts for it."""
-    host = testinfra.get_host("docker://mlops-docker_engine-debian13")
+    host = testinfra.get_host("docker://mlops-nomad-debian13")
     # Its address on the outer engine's network (its own engine's bridge is another interface).
     address = registry.check_output("ip -4 -o addr show dev eth0").split()[3].split("/")[0]
     host.check_output(f"grep -q ' {NAME}$' /etc/hosts || echo '{address} {NAME}' >> /etc/hosts")
