@@ -45,3 +45,16 @@ def read_path(path, checksum_max_size):
                 digest.update(block)
         info["checksum"] = digest.hexdigest()
     return info
+
+
+def list_tree(path):
+    """Every entry under a folder at any depth (files, folders, links; links not followed), as sorted paths.
+
+    Hidden entries (a name starting with a dot) and what is in them are left out, as ansible.builtin.find does by
+    default; a missing folder gives [].
+    """
+    found = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        found.extend(os.path.join(root, name) for name in dirs + files if not name.startswith("."))
+    return sorted(found)

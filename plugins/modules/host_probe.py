@@ -53,6 +53,14 @@ options:
     type: list
     elements: str
     default: []
+  trees:
+    description:
+      - Folders whose every entry (files, folders and links, at any depth; links are not followed) to list.
+      - Hidden entries (names starting with a dot) are left out, as C(ansible.builtin.find) does by default.
+      - What a role compares with the files it manages, to remove those it no longer wants without a C(find) run.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -115,6 +123,11 @@ packages:
   returned: always
   type: dict
   sample: {docker.io: {installed: true, version: 26.1.5+dfsg1-9+b9}, docker-cli: {installed: false}}
+trees:
+  description: Per folder asked for, its entries' paths at any depth, sorted; an empty list when it is missing.
+  returned: always
+  type: dict
+  sample: {/etc/prometheus/rules: [/etc/prometheus/rules/mlops-stack.yml]}
 systemd_running:
   description: Whether systemd runs as the service manager (it does not during image builds).
   returned: always
@@ -126,7 +139,7 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlops.stack.plugins.module_utils.probe import name_of, read_path
+from ansible_collections.mlops.stack.plugins.module_utils.probe import list_tree, name_of, read_path
 
 
 def read_user(name):
@@ -210,6 +223,7 @@ def main():
             "groups": {"type": "list", "elements": "str", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
             "packages": {"type": "list", "elements": "str", "default": []},
+            "trees": {"type": "list", "elements": "path", "default": []},
         },
         supports_check_mode=True,
     )
@@ -221,6 +235,7 @@ def main():
         "groups": {name: read_group(name) for name in params["groups"]},
         "units": {},
         "packages": read_packages(module, params["packages"]) if params["packages"] else {},
+        "trees": {path: list_tree(path) for path in params["trees"]},
         "systemd_running": os.path.isdir("/run/systemd/system"),
     }
     # Without a running systemd (image builds) nothing is known of the units:
