@@ -12,14 +12,7 @@ import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
-
-try:
-    from ansible.template import trust_as_template
-except ImportError:  # ansible-core < 2.19 templates every string it is given
-
-    def trust_as_template(value):
-        return value
-
+from conftest import trust, trust_as_template
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "common"
@@ -31,21 +24,11 @@ RULES = "/etc/prometheus/rules"
 STATE = "/opt/mlops/prometheus/.install-state.json"
 
 
-def _trust(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: _trust(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_trust(v) for v in value]
-    return value
-
-
 def unwanted(facts, **overrides):
     variables = {}
     for part in ("defaults", "vars"):
-        variables.update(_trust(yaml.safe_load((ROLE / part / "main.yml").read_text())))
-    variables.update(_trust({"common_name": "prometheus", "common_files_prune": RULES, **overrides}))
+        variables.update(trust(yaml.safe_load((ROLE / part / "main.yml").read_text())))
+    variables.update(trust({"common_name": "prometheus", "common_files_prune": RULES, **overrides}))
     variables.update(facts)  # registered results: data, not templates
     templar = Templar(loader=DataLoader(), variables=variables)
     return templar.template(trust_as_template("{{ __common_prune_unwanted }}"))

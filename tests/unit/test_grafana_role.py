@@ -17,15 +17,7 @@ from ansible.errors import AnsibleError
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
-from conftest import forget_collections
-
-try:
-    from ansible.template import trust_as_template
-except ImportError:  # ansible-core < 2.19 templates every string it is given
-
-    def trust_as_template(value):
-        return value
-
+from conftest import forget_collections, trust, trust_as_template
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "grafana"
@@ -84,16 +76,6 @@ EVERY_OPTION = {
 }
 
 
-def _trust(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: _trust(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_trust(v) for v in value]
-    return value
-
-
 @pytest.fixture(scope="module", autouse=True)
 def collection_loader():
     if not (COLLECTIONS / "ansible_collections" / "mlops" / "stack").exists():
@@ -113,7 +95,7 @@ def templar(tmp_path, _facts=None, **overrides):
     a filter's result: not templates)."""
     variables = {}
     for part in ("defaults", "vars"):
-        variables.update(_trust(yaml.safe_load((ROLE / part / "main.yml").read_text())))
+        variables.update(trust(yaml.safe_load((ROLE / part / "main.yml").read_text())))
     variables.update(
         role_path=str(ROLE),
         inventory_hostname="monitoring-1",
@@ -122,7 +104,7 @@ def templar(tmp_path, _facts=None, **overrides):
         ansible_managed="Ansible managed",
         groups={},
     )
-    variables.update(_trust(overrides))
+    variables.update(trust(overrides))
     variables.update(_facts or {})
     return Templar(loader=DataLoader(), variables=variables)
 
