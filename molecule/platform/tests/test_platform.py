@@ -1,5 +1,6 @@
 """The whole platform from site.yml: the training run's metrics reach Prometheus through Consul."""
 
+import base64
 import json
 import os
 import subprocess
@@ -136,9 +137,19 @@ def test_the_training_image_was_built_once_and_both_clients_run_it_from_the_regi
     for client in (builder, other):
         digests = client.check_output(f"docker image inspect --format '{{{{json .RepoDigests}}}}' {image}")
         assert digests.count(image) == 1, digests
-        # The login is root's alone.
-        login = client.file("/root/.docker/config.json")
-        assert (login.user, login.mode) == ("root", 0o600) and registry in login.content_string
+        # The login is root's alone, in a Docker configuration of the role's own.
+        folder = client.file("/root/.docker/mlops-registry")
+        login = client.file("/root/.docker/mlops-registry/config.json")
+        assert (folder.user, folder.mode, login.user, login.mode) == ("root", 0o700, "root", 0o600)
+        assert json.loads(login.content_string) == {
+            "auths": {registry: {"auth": base64.b64encode(f"mlops:{password}".encode()).decode()}}}
+    # Debian's scikit-learn without the compiler python3-scipy names (ml_workload_image_placeholders):
+    # the pythran placeholder, no g++, and about half the size the toolchain would make it.
+    inside = f"docker run --rm --entrypoint /bin/sh {image} -c"
+    assert builder.check_output(f"{inside} 'dpkg-query -W -f=\\${{Version}} python3-pythran'") == "0~placeholder"
+    assert builder.run(f"{inside} 'command -v g++'").rc != 0
+    size = int(builder.check_output(f"docker image inspect --format '{{{{.Size}}}}' {image}"))
+    assert size < 800 * 10**6, size
     # Only the builder has the build context; the other client pulled.
     assert builder.file("/opt/mlops-training/context/Dockerfile").exists
     assert not other.file("/opt/mlops-training").exists
