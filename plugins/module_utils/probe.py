@@ -58,3 +58,29 @@ def list_tree(path):
         dirs[:] = [name for name in dirs if not name.startswith(".")]
         found.extend(os.path.join(root, name) for name in dirs + files if not name.startswith("."))
     return sorted(found)
+
+
+def parse_os_release(text):
+    """os-release(5): the release's ID, VERSION_ID and ID_LIKE (a list); shell-quoted values unquoted."""
+    fields = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if not sep or key.startswith("#"):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        fields[key] = value
+    return {"id": fields.get("ID", ""), "version_id": fields.get("VERSION_ID", ""),
+            "id_like": fields.get("ID_LIKE", "").split()}
+
+
+def read_os_release():
+    """The host's release, from /etc/os-release (else /usr/lib/os-release); empty fields when neither exists."""
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return parse_os_release(handle.read())
+        except OSError:
+            continue
+    return parse_os_release("")

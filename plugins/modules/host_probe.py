@@ -13,7 +13,7 @@ author: mlops.stack maintainers (@mlops-stack)
 description:
   - Reads, without changing anything, the type, owner, group, mode, link target and SHA1 checksum of each path,
     the accounts of users and groups, the states of systemd units and the installed versions of packages, in a
-    single module run.
+    single module run, with the host's release (C(/etc/os-release)).
   - The roles compare the result on the controller with what they manage
     (filter M(mlops.stack.host_probe) results with C(mlops.stack.probe_drift)) and run only the tasks whose
     files, users or units differ. An unchanged host then costs one round trip instead of several per file,
@@ -132,6 +132,13 @@ systemd_running:
   description: Whether systemd runs as the service manager (it does not during image builds).
   returned: always
   type: bool
+os_release:
+  description:
+    - The host's release from C(/etc/os-release) (else C(/usr/lib/os-release)), for choosing what a role installs
+      without gathering facts; empty strings and list when neither file exists.
+  returned: always
+  type: dict
+  sample: {id: debian, version_id: "13", id_like: []}
 """
 
 import grp
@@ -139,7 +146,7 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlops.stack.plugins.module_utils.probe import list_tree, name_of, read_path
+from ansible_collections.mlops.stack.plugins.module_utils.probe import list_tree, name_of, read_os_release, read_path
 
 
 def read_user(name):
@@ -237,6 +244,7 @@ def main():
         "packages": read_packages(module, params["packages"]) if params["packages"] else {},
         "trees": {path: list_tree(path) for path in params["trees"]},
         "systemd_running": os.path.isdir("/run/systemd/system"),
+        "os_release": read_os_release(),
     }
     # Without a running systemd (image builds) nothing is known of the units:
     # their tasks then run as they always would.

@@ -125,5 +125,6 @@ def test_the_ecr_path_plans_a_push_only_while_the_repository_lacks_the_tag(ecr_h
     assert before["What the job would run"]["msg"]["job_image"] == f"{registry}/{REPOSITORY}@sha256:{'0' * 64}"
     # After: no build, and the job names ECR's digest.
     assert after["What the job would run"]["msg"]["digest"] == stored["imageDigest"]
-    assert after["Create the build folder"].get("skip_reason"), after["Create the build folder"]
+    assert after["Build the training image"].get("skip_reason"), after["Build the training image"]
+    assert "Create the build folder" not in after
     assert after["What the job would run"]["msg"]["job_image"] == f"{registry}/{REPOSITORY}@{stored['imageDigest']}"
