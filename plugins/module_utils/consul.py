@@ -16,8 +16,10 @@ class ConsulAPIError(APIError):
 
 
 def leaderless(error):
-    """Consul's 500 while the servers elect a leader ("No cluster leader", "Raft leader not found ...")."""
-    return error.status == 500 and "leader" in (error.message or "").lower()
+    """Consul's 500 while the servers elect a leader ("No cluster leader", "Raft leader not found ..."), or while
+    a server still forwards to a leader that has just gone ("rpc error getting client: failed to get conn ...")."""
+    message = (error.message or "").lower()
+    return error.status == 500 and ("leader" in message or "rpc error getting client" in message)
 
 
 class ConsulClient:

@@ -70,6 +70,8 @@ def test_the_last_transient_error_is_raised_after_the_timeout():
 @pytest.mark.parametrize("status, message, transient", [
     (500, "No cluster leader", True),
     (500, "rpc error making call: Raft leader not found in server lookup mapping", True),
+    # Seen right after the leader's host stopped (nomad_cluster's re-run with the first server gone).
+    (500, "rpc error getting client: failed to get conn: rpc error: lead thread didn't get connection", True),
     (500, "ACL not found", False),
     (403, "Permission denied: leader", False),
     (None, "connection refused", False),
