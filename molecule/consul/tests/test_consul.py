@@ -44,6 +44,14 @@ def test_has_a_leader(host):
     assert leader.endswith(":8300")
 
 
+def test_raft_timing_follows_the_multiplier(host):
+    """consul_raft_multiplier: 1 by default (Debian 12), 2 given (Debian 13); Consul's own default is 5."""
+    agent = json.loads(host.check_output(f"curl -fsS -H 'X-Consul-Token: {token(host)}' {HTTP}/v1/agent/self"))
+    expected = {"dc12": "1s", "dc13": "2s"}[datacenter(host)]
+    assert agent["DebugConfig"]["ConsulRaftElectionTimeout"] == expected
+    assert agent["DebugConfig"]["ConsulRaftHeartbeatTimeout"] == expected
+
+
 def test_anonymous_is_denied_and_the_token_works(host):
     # Requests an agent under default_policy = "allow" answers (200): tests/integration/
     # test_consul_anonymous.py shows it, so this test can fail. /v1/acl/tokens cannot.
