@@ -41,8 +41,10 @@ options:
         type: str
         default: root
       mode:
-        description: Permissions, as an octal string such as C("0640").
-        type: str
+        description:
+          - Permissions, as an octal string such as C("0640") (quote it in YAML), or as the number YAML reads from an
+            unquoted C(0640).
+        type: raw
         default: "0644"
       validate:
         description:
@@ -112,11 +114,13 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 
-def mode_bits(text):
-    """The permission bits of an octal mode string; ValueError names what is wrong."""
-    if not isinstance(text, str) or not text or any(c not in "01234567" for c in text) or int(text, 8) > 0o7777:
-        raise ValueError("mode must be an octal string such as 0640, got %r" % (text,))
-    return int(text, 8)
+def mode_bits(value):
+    """The permission bits of an octal mode string, or of the number YAML reads from an unquoted octal mode."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o7777:
+        return value
+    if not isinstance(value, str) or not value or any(c not in "01234567" for c in value) or int(value, 8) > 0o7777:
+        raise ValueError("mode must be an octal string such as 0640, got %r" % (value,))
+    return int(value, 8)
 
 
 def read_current(path):
@@ -187,7 +191,7 @@ def main():
                     "content": {"type": "str", "required": True},
                     "owner": {"type": "str", "default": "root"},
                     "group": {"type": "str", "default": "root"},
-                    "mode": {"type": "str", "default": "0644"},
+                    "mode": {"type": "raw", "default": "0644"},
                     "validate": {"type": "str", "default": ""},
                     "diff": {"type": "bool", "default": True},
                 },

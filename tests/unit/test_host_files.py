@@ -52,6 +52,12 @@ def test_writes_what_is_missing_then_nothing(tmp_path):
     assert not again["changed"] and again["changed_paths"] == []
 
 
+def test_a_mode_read_by_yaml_as_a_number_is_taken_as_octal(tmp_path):
+    target = tmp_path / "unit"
+    assert run(tmp_path, [spec(target, "x\n", mode=0o640)])["written"] == [str(target)]
+    assert mode_of(target) == "0o640"
+
+
 def test_a_hand_edit_and_a_changed_mode_are_repaired(tmp_path):
     edited, loosened = tmp_path / "nomad.hcl", tmp_path / "ca.crt"
     run(tmp_path, [spec(edited, "a = 1\n"), spec(loosened, "CA\n", mode="0644")])
