@@ -124,7 +124,7 @@ def mode_bits(value):
 
 
 def read_current(path):
-    """(exists as a regular file, its bytes or None, its lstat or None)."""
+    """(its lstat or None when missing, its bytes when it is a regular file or None)."""
     try:
         st = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
