@@ -7,10 +7,11 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: host_files
-short_description: Write several small files, with their owners and modes, in one module run
+short_description: Write several small files and their folders, with owners and modes, in one module run
 version_added: 0.1.0
 author: mlops.stack maintainers (@mlops-stack)
 description:
+  - Creates the folders of O(directories) first, and sets the owner, group and mode of those that differ in them.
   - Writes each file whose content differs (or that is missing) atomically (a temporary file in the same folder,
     then a rename), and sets the owner, group and mode of each file that differs only in those.
   - One module run for all of them, where a C(ansible.builtin.copy) loop costs several round trips per file. The
@@ -18,11 +19,35 @@ description:
     changed.
   - The content travels in the module's arguments; run it with C(no_log) for secrets (private keys).
 options:
+  directories:
+    description:
+      - Folders to create (missing parents too, owned by root, C(0755)) or whose owner, group or mode to set, before
+        any file is written; a file of O(files) may go into one of them.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The folder.
+        type: path
+        required: true
+      owner:
+        description: Owner's name.
+        type: str
+        default: root
+      group:
+        description: Group's name.
+        type: str
+        default: root
+      mode:
+        description: Permissions, as an octal string such as C("0750"), or the number YAML reads from an unquoted mode.
+        type: raw
+        default: "0755"
   files:
     description: The files to write.
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       path:
         description: Where the file goes; its folder must exist.
@@ -98,7 +123,7 @@ refused:
   elements: dict
   sample: [{path: /etc/prometheus/prometheus.yml, message: "failed to validate: ... not a valid duration string"}]
 changed_paths:
-  description: Every path written or whose owner, group or mode was (would be) set.
+  description: Every folder created and path written, or whose owner, group or mode was (would be) set.
   returned: always
   type: list
   elements: str
@@ -182,10 +207,21 @@ def write_file(module, path, data, uid, gid, mode, validate):
 def main():
     module = AnsibleModule(
         argument_spec={
+            "directories": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "owner": {"type": "str", "default": "root"},
+                    "group": {"type": "str", "default": "root"},
+                    "mode": {"type": "raw", "default": "0755"},
+                },
+            },
             "files": {
                 "type": "list",
                 "elements": "dict",
-                "required": True,
+                "default": [],
                 "options": {
                     "path": {"type": "path", "required": True},
                     "content": {"type": "str", "required": True},
@@ -199,7 +235,25 @@ def main():
         },
         supports_check_mode=True,
     )
-    # Every file is checked before any is written: bad input changes nothing.
+    # Every folder and file is checked before any is written: bad input changes nothing.
+    folders = []
+    for index, spec in enumerate(module.params["directories"]):
+        try:
+            mode = mode_bits(spec["mode"])
+        except ValueError as err:
+            module.fail_json(msg="directories[%d] (%s): %s" % (index, spec["path"], err))
+        uid, gid = ids(spec["owner"], spec["group"])
+        if not module.check_mode and (uid is None or gid is None):
+            missing = "user %s" % spec["owner"] if uid is None else "group %s" % spec["group"]
+            module.fail_json(msg="directories[%d] (%s): no %s on the host" % (index, spec["path"], missing))
+        try:
+            st = os.lstat(spec["path"])
+        except (FileNotFoundError, NotADirectoryError):
+            st = None
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            module.fail_json(msg="directories[%d] (%s): something other than a folder is there" % (index, spec["path"]))
+        folders.append((spec, st, uid, gid, mode))
+    coming = {os.path.normpath(folder[0]["path"]) for folder in folders}
     wanted = []
     for index, spec in enumerate(module.params["files"]):
         try:
@@ -216,7 +270,7 @@ def main():
                 % (index, spec["path"], spec["validate"])
             )
         folder = os.path.dirname(spec["path"]) or "."
-        if not os.path.isdir(folder) and not module.check_mode:
+        if not os.path.isdir(folder) and os.path.normpath(folder) not in coming and not module.check_mode:
             module.fail_json(msg="files[%d] (%s): its folder %s does not exist" % (index, spec["path"], folder))
         st, current = read_current(spec["path"])
         if st is not None and stat.S_ISDIR(st.st_mode):
@@ -224,6 +278,20 @@ def main():
         wanted.append((spec, st, current, spec["content"].encode("utf-8"), uid, gid, mode))
 
     written, changed_paths, refused, diffs = [], [], [], []
+    for spec, st, uid, gid, mode in folders:
+        path = spec["path"]
+        current = None if st is None else (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+        if current == (uid, gid, mode):
+            continue
+        if uid is None or gid is None:
+            module.warn("%s: owner %s or group %s not there yet (check mode)" % (path, spec["owner"], spec["group"]))
+        if not module.check_mode:
+            if st is None:
+                os.makedirs(os.path.dirname(os.path.normpath(path)), mode=0o755, exist_ok=True)
+                os.mkdir(path, 0o700)
+            os.chown(path, uid, gid, follow_symlinks=False)
+            os.chmod(path, mode)
+        changed_paths.append(path)
     for spec, st, current, data, uid, gid, mode in wanted:
         path = spec["path"]
         write, attrs = plan(st, current, data, uid, gid, mode)

@@ -17,8 +17,8 @@ USER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
-def run(tmp_path, files, check=False, diff=False):
-    args = {"files": files, "_ansible_check_mode": check, "_ansible_diff": diff}
+def run(tmp_path, files, check=False, diff=False, directories=()):
+    args = {"directories": list(directories), "files": files, "_ansible_check_mode": check, "_ansible_diff": diff}
     path = tmp_path / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     env = dict(os.environ, PYTHONPATH=str(ROOT / ".build"))
@@ -105,3 +105,25 @@ def test_bad_input_names_the_file_and_writes_nothing(tmp_path):
         result = run(tmp_path, files)
         assert result["failed"] and message in result["msg"], result
         assert not first.exists()
+
+
+def test_a_folder_and_the_files_in_it_in_one_run_then_nothing(tmp_path):
+    folder = tmp_path / "etc" / "tls"
+    directory = {"path": str(folder), "owner": USER, "group": GROUP, "mode": "0750"}
+    files = [spec(folder / "ca.crt", "ca\n", mode="0644")]
+    checked = run(tmp_path, files, check=True, directories=[directory])
+    assert checked["changed"] and checked["changed_paths"] == [str(folder), str(folder / "ca.crt")], checked
+    assert not (tmp_path / "etc").exists()
+
+    result = run(tmp_path, files, directories=[directory])
+    assert result["changed"] and result["written"] == [str(folder / "ca.crt")], result
+    assert mode_of(folder) == "0o750" and (folder / "ca.crt").read_text() == "ca\n"
+    assert not run(tmp_path, files, directories=[directory])["changed"]
+
+    folder.chmod(0o777)
+    repaired = run(tmp_path, files, directories=[directory])
+    assert repaired["changed_paths"] == [str(folder)] and mode_of(folder) == "0o750"
+
+    (tmp_path / "plain").write_text("x\n")
+    refused = run(tmp_path, [], directories=[directory, {"path": str(tmp_path / "plain")}])
+    assert refused.get("failed") and refused["msg"].startswith("directories[1] (%s)" % (tmp_path / "plain")), refused
