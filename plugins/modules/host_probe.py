@@ -132,6 +132,11 @@ systemd_running:
   description: Whether systemd runs as the service manager (it does not during image builds).
   returned: always
   type: bool
+machine:
+  description: The host's machine hardware name (C(uname -m)), for choosing a release archive without gathering facts.
+  returned: always
+  type: str
+  sample: x86_64
 os_release:
   description:
     - The host's release from C(/etc/os-release) (else C(/usr/lib/os-release)), for choosing what a role installs
@@ -244,6 +249,7 @@ def main():
         "packages": read_packages(module, params["packages"]) if params["packages"] else {},
         "trees": {path: list_tree(path) for path in params["trees"]},
         "systemd_running": os.path.isdir("/run/systemd/system"),
+        "machine": os.uname().machine,
         "os_release": read_os_release(),
     }
     # Without a running systemd (image builds) nothing is known of the units:

@@ -95,7 +95,10 @@ def test_role_and_mirror_agree_on_the_archive_name(program):
     role_vars = yaml.safe_load((ROOT / "roles" / program / "vars" / "main.yml").read_text())
     common_vars = yaml.safe_load((ROOT / "roles" / "common" / "vars" / "main.yml").read_text())
     env = jinja2.Environment(autoescape=False)  # noqa: S701 - renders file names, not HTML
-    arch = env.from_string(common_vars["__common_arch"]).render(ansible_facts={"architecture": "x86_64"})
+    # The machine as the install probe reads it (no facts gathered), and as a gathered fact.
+    render_arch = env.from_string(common_vars["__common_arch"]).render
+    arch = render_arch(ansible_facts={}, __common_install_probe={"machine": "x86_64"})
+    assert render_arch(ansible_facts={"architecture": "x86_64"}, __common_install_probe={}) == arch
     name = env.from_string(role_vars[f"__{program}_archive"]).render(**{f"{program}_version": "9.8.7"})
     name = name.replace("{arch}", arch)
     recipe = mirror.RECIPES[program]
