@@ -22,7 +22,7 @@ options:
   directories:
     description:
       - Folders to create (missing parents too, owned by root, C(0755)) or whose owner, group or mode to set, before
-        any file is written; a file of O(files) may go into one of them.
+        any file is written; a file of O(files) may go into one of them. A link to a folder is followed.
     type: list
     elements: dict
     default: []
@@ -246,10 +246,13 @@ def main():
         if not module.check_mode and (uid is None or gid is None):
             missing = "user %s" % spec["owner"] if uid is None else "group %s" % spec["group"]
             module.fail_json(msg="directories[%d] (%s): no %s on the host" % (index, spec["path"], missing))
+        # Followed through a link, as the file module does: an operator may keep a data folder on another disk.
         try:
-            st = os.lstat(spec["path"])
+            st = os.stat(spec["path"])
         except (FileNotFoundError, NotADirectoryError):
             st = None
+        if st is None and os.path.lexists(spec["path"]):
+            module.fail_json(msg="directories[%d] (%s): a link to nowhere is there" % (index, spec["path"]))
         if st is not None and not stat.S_ISDIR(st.st_mode):
             module.fail_json(msg="directories[%d] (%s): something other than a folder is there" % (index, spec["path"]))
         folders.append((spec, st, uid, gid, mode))
@@ -289,7 +292,7 @@ def main():
             if st is None:
                 os.makedirs(os.path.dirname(os.path.normpath(path)), mode=0o755, exist_ok=True)
                 os.mkdir(path, 0o700)
-            os.chown(path, uid, gid, follow_symlinks=False)
+            os.chown(path, uid, gid)
             os.chmod(path, mode)
         changed_paths.append(path)
     for spec, st, current, data, uid, gid, mode in wanted:

@@ -127,3 +127,21 @@ def test_a_folder_and_the_files_in_it_in_one_run_then_nothing(tmp_path):
     (tmp_path / "plain").write_text("x\n")
     refused = run(tmp_path, [], directories=[directory, {"path": str(tmp_path / "plain")}])
     assert refused.get("failed") and refused["msg"].startswith("directories[1] (%s)" % (tmp_path / "plain")), refused
+
+
+def test_a_folder_reached_through_a_link_is_taken_as_the_folder(tmp_path):
+    """An operator may keep a data folder on another disk and link it into place; the link stays."""
+    disk = tmp_path / "disk" / "nomad"
+    disk.mkdir(parents=True)
+    disk.chmod(0o750)
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "nomad").symlink_to(disk)
+    directory = {"path": str(tmp_path / "var" / "nomad"), "owner": USER, "group": GROUP, "mode": "0750"}
+    assert not run(tmp_path, [], directories=[directory])["changed"]
+    disk.chmod(0o777)
+    assert run(tmp_path, [], directories=[directory])["changed"]
+    assert mode_of(disk) == "0o750" and (tmp_path / "var" / "nomad").is_symlink()
+    (tmp_path / "var" / "gone").symlink_to(tmp_path / "disk" / "gone")
+    dangling = run(tmp_path, [], directories=[{"path": str(tmp_path / "var" / "gone")}])
+    assert dangling.get("failed"), dangling
+    assert dangling["msg"] == f"directories[0] ({tmp_path / 'var' / 'gone'}): a link to nowhere is there"
