@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
-import tempfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.mlops.stack.plugins.module_utils.files import read_bytes, write_bytes
 
 try:
     from cryptography import x509
@@ -107,29 +107,6 @@ def issue(key, common_name, sans, days, ca_cert=None, ca_key=None, now=None):
     return builder.sign(signer, hashes.SHA256())
 
 
-def read(path):
-    """The file's bytes, or None when it does not exist."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def write(path, data, mode):
-    """Through a temporary file in the same folder, its mode set before the rename: never readable by others."""
-    handle, temp = tempfile.mkstemp(prefix=".tls-certificate-", dir=os.path.dirname(path) or ".")
-    try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -153,7 +130,7 @@ class ActionModule(ActionBase):
             if args[field] and not os.path.isdir(os.path.dirname(args[field]) or "."):
                 raise AnsibleActionFail("%s: the folder of %s does not exist" % (field, args[field]))
 
-        key_pem_now = read(args["key_path"])
+        key_pem_now = read_bytes(args["key_path"])
         key = None
         if key_pem_now is not None:
             try:
@@ -161,11 +138,11 @@ class ActionModule(ActionBase):
             except (ValueError, TypeError) as error:
                 raise AnsibleActionFail("key_path: %s is not an unencrypted PEM private key: %s"
                                         % (args["key_path"], error)) from error  # fmt: skip
-        record_now = read(args["record_path"]) if args["record_path"] else None
+        record_now = read_bytes(args["record_path"]) if args["record_path"] else None
         record_differs = bool(args["record_path"]) and (record_now or b"").decode(errors="replace").strip() != (
             args["record"].strip()
         )
-        cert_missing = read(args["path"]) is None
+        cert_missing = read_bytes(args["path"]) is None
         due = key is None or cert_missing or args["force"] or record_differs
         result.update(changed=due, key_generated=key is None, issued=due)
         if not due or self._task.check_mode:
@@ -176,17 +153,17 @@ class ActionModule(ActionBase):
             ca_cert, ca_key = self._signer(args)
         if key is None:
             key = new_key()
-            write(args["key_path"], key_pem(key), 0o600)
+            write_bytes(args["key_path"], key_pem(key), 0o600)
         certificate = issue(key, args["common_name"], sans, args["days"], ca_cert, ca_key)
-        write(args["path"], certificate.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_bytes(args["path"], certificate.public_bytes(serialization.Encoding.PEM), 0o644)
         if args["record_path"]:
-            write(args["record_path"], (args["record"].strip() + "\n").encode(), 0o600)
+            write_bytes(args["record_path"], (args["record"].strip() + "\n").encode(), 0o600)
         return result
 
     @staticmethod
     def _signer(args):
         """The CA's certificate and key, read before anything is written."""
-        ca_pem, ca_key_pem = read(args["ca_path"]), read(args["ca_key_path"])
+        ca_pem, ca_key_pem = read_bytes(args["ca_path"]), read_bytes(args["ca_key_path"])
         if ca_pem is None or ca_key_pem is None:
             missing = args["ca_path"] if ca_pem is None else args["ca_key_path"]
             raise AnsibleActionFail("ca_path/ca_key_path: the CA's %s does not exist" % missing)

@@ -51,7 +51,7 @@ _value:
 import json
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.mlops.stack.plugins.module_utils.grafana import resolve_dashboard_inputs
+from ansible_collections.mlops.stack.plugins.module_utils.dashboard_json import resolve_dashboard_inputs
 
 
 def grafana_resolve_inputs(dashboard, inputs=None):

@@ -74,7 +74,7 @@ import os
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
-from ansible_collections.mlops.stack.plugins.module_utils.grafana import (
+from ansible_collections.mlops.stack.plugins.module_utils.dashboard_json import (
     GrafanaInputError,
     resolve_dashboard_inputs,
     uid_problem,

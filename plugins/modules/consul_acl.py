@@ -21,6 +21,8 @@ description:
     its secret is never changed.
   - Community.general's C(consul_policy) and C(consul_token) modules make one module run per policy or token
     and cannot bootstrap; this module serves the platform's case in one.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   url:
     description: Consul's HTTP API.
@@ -103,13 +105,13 @@ options:
         default: []
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the lists and reports what it would create or update.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The names of the policies and the descriptions of the tokens, never their secrets.
+  platform:
+    platforms: posix
 notes:
   - In check mode nothing is written; a cluster that is not bootstrapped yet is reported as to be bootstrapped,
     with every policy and token to be created.

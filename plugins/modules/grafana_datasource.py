@@ -22,6 +22,7 @@ version_added: 0.1.0
 author: mlops.stack maintainers (@mlops-stack)
 extends_documentation_fragment:
   - mlops.stack.grafana
+  - ansible.builtin.action_common_attributes
 options:
   uid:
     description: Uid of the datasource (letters, digits, C(-) and C(_), at most 40 characters).
@@ -83,11 +84,9 @@ options:
     default: present
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads only; reports what would be created, changed or deleted.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the compared fields before and after; secrets only as key names.
   idempotent:
@@ -95,6 +94,8 @@ attributes:
       - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: partial
     details: Not with O(enforce_secure_json_data=true), which sends the secrets and reports changed on every run.
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""
@@ -176,11 +177,11 @@ datasource:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlops.stack.plugins.module_utils.dashboard_json import validate_uid
 from ansible_collections.mlops.stack.plugins.module_utils.grafana import (
     GrafanaAPIError,
     grafana_argument_spec,
     run_manager,
-    validate_uid,
 )
 
 # Module option -> Grafana field, and the value Grafana reports when the field is unset.

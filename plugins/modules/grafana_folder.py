@@ -20,6 +20,7 @@ version_added: 0.1.0
 author: mlops.stack maintainers (@mlops-stack)
 extends_documentation_fragment:
   - mlops.stack.grafana
+  - ansible.builtin.action_common_attributes
 options:
   uid:
     description:
@@ -49,17 +50,17 @@ options:
     default: present
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads only; reports what would be created, renamed, moved or deleted.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows uid, title and parent before and after.
   idempotent:
     description:
       - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""
@@ -107,11 +108,11 @@ folder:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlops.stack.plugins.module_utils.dashboard_json import validate_uid
 from ansible_collections.mlops.stack.plugins.module_utils.grafana import (
     GrafanaAPIError,
     grafana_argument_spec,
     run_manager,
-    validate_uid,
 )
 
 # Grafana keeps this title for the root ("General") folder.

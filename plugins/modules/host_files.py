@@ -18,6 +18,8 @@ description:
     roles write a program's CA, certificate and key with it once M(mlops.stack.host_probe) found them missing or
     changed.
   - The content travels in the module's arguments; run it with C(no_log) for secrets (private keys).
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   directories:
     description:
@@ -85,12 +87,12 @@ options:
         default: true
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: One diff per file written whose O(files[].diff) is true.
+  platform:
+    platforms: posix
 notes:
   - A path that is a symbolic link is replaced by the file, as C(ansible.builtin.copy) does by default.
   - A written file gets its folder's default SELinux context, like a new file there.
@@ -134,9 +136,9 @@ import grp
 import os
 import pwd
 import stat
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlops.stack.plugins.module_utils.files import replacing
 
 
 def mode_bits(value):
@@ -182,26 +184,41 @@ def plan(st, current, wanted, uid, gid, mode):
     return False, attrs
 
 
+class Refused(Exception):
+    """The validate command's refusal of a file's new content."""
+
+
 def write_file(module, path, data, uid, gid, mode, validate):
     """Write through a temporary file in the same folder; a validate command's refusal as text, else None."""
-    folder = os.path.dirname(path) or "."
-    handle, temp = tempfile.mkstemp(prefix=".ansible-host-files-", dir=folder)
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        # Owner and mode before the rename: a key is never readable by others, not even for a moment.
-        os.chown(temp, uid, gid)
-        os.chmod(temp, mode)
-        if validate:
-            rc, out, err = module.run_command(validate % temp)
-            if rc != 0:
-                return " ".join(part for part in ("failed to validate (rc %d):" % rc, err.strip(), out.strip()) if part)
-        module.set_default_selinux_context(temp, False)
-        os.replace(temp, path)
-        return None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+        with replacing(path, mode, prefix=".ansible-host-files-") as temp:
+            with open(temp, "wb") as out:
+                out.write(data)
+            # Owner and mode before the rename: a key is never readable by others, not even for a moment.
+            os.chown(temp, uid, gid)
+            os.chmod(temp, mode)  # again: a change of owner may clear set-user-ID and set-group-ID bits
+            if validate:
+                rc, out, err = module.run_command(validate % temp)
+                if rc != 0:
+                    parts = ("failed to validate (rc %d):" % rc, err.strip(), out.strip())
+                    raise Refused(" ".join(part for part in parts if part))
+            module.set_default_selinux_context(temp, False)
+    except Refused as refusal:
+        return str(refusal)
+    return None
+
+
+def checked(module, field, index, spec):
+    """(uid, gid, mode) of one entry of field; a bad mode or an account missing on the host fails naming the entry."""
+    try:
+        mode = mode_bits(spec["mode"])
+    except ValueError as err:
+        module.fail_json(msg="%s[%d] (%s): %s" % (field, index, spec["path"], err))
+    uid, gid = ids(spec["owner"], spec["group"])
+    if not module.check_mode and (uid is None or gid is None):
+        missing = "user %s" % spec["owner"] if uid is None else "group %s" % spec["group"]
+        module.fail_json(msg="%s[%d] (%s): no %s on the host" % (field, index, spec["path"], missing))
+    return uid, gid, mode
 
 
 def main():
@@ -238,14 +255,7 @@ def main():
     # Every folder and file is checked before any is written: bad input changes nothing.
     folders = []
     for index, spec in enumerate(module.params["directories"]):
-        try:
-            mode = mode_bits(spec["mode"])
-        except ValueError as err:
-            module.fail_json(msg="directories[%d] (%s): %s" % (index, spec["path"], err))
-        uid, gid = ids(spec["owner"], spec["group"])
-        if not module.check_mode and (uid is None or gid is None):
-            missing = "user %s" % spec["owner"] if uid is None else "group %s" % spec["group"]
-            module.fail_json(msg="directories[%d] (%s): no %s on the host" % (index, spec["path"], missing))
+        uid, gid, mode = checked(module, "directories", index, spec)
         # Followed through a link, as the file module does: an operator may keep a data folder on another disk.
         try:
             st = os.stat(spec["path"])
@@ -259,14 +269,7 @@ def main():
     coming = {os.path.normpath(folder[0]["path"]) for folder in folders}
     wanted = []
     for index, spec in enumerate(module.params["files"]):
-        try:
-            mode = mode_bits(spec["mode"])
-        except ValueError as err:
-            module.fail_json(msg="files[%d] (%s): %s" % (index, spec["path"], err))
-        uid, gid = ids(spec["owner"], spec["group"])
-        if not module.check_mode and (uid is None or gid is None):
-            missing = "user %s" % spec["owner"] if uid is None else "group %s" % spec["group"]
-            module.fail_json(msg="files[%d] (%s): no %s on the host" % (index, spec["path"], missing))
+        uid, gid, mode = checked(module, "files", index, spec)
         if spec["validate"] and "%s" not in spec["validate"]:
             module.fail_json(
                 msg="files[%d] (%s): validate must contain %%s (the file to check), got %r"

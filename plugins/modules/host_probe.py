@@ -18,6 +18,8 @@ description:
     (filter M(mlops.stack.host_probe) results with C(mlops.stack.probe_drift)) and run only the tasks whose
     files, users or units differ. An unchanged host then costs one round trip instead of several per file,
     while a hand edit, a removed file or link, or a changed owner or mode is still found and repaired.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   paths:
     description:
@@ -63,12 +65,12 @@ options:
     default: []
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: It only reads; results are the same in check mode.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 notes:
   - Read-only; it never reports C(changed).
 """

@@ -24,6 +24,7 @@ description:
     cannot keep policies; this module serves the platform's case in one run with the collection's HTTP client.
 extends_documentation_fragment:
   - mlops.stack.nomad
+  - ansible.builtin.action_common_attributes
 options:
   bootstrap:
     description: Bootstrap the ACL system with O(token) as its secret when Nomad does not accept O(token) yet.
@@ -76,13 +77,13 @@ options:
         default: ""
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads and reports what it would bootstrap, create or update.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The names of the policies and tokens to write, never their secrets.
+  platform:
+    platforms: posix
 notes:
   - RV(secrets) holds new token secrets; run the task with C(no_log=true).
   - In check mode nothing is written; a cluster that does not accept O(token) yet is reported as to be

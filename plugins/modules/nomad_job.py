@@ -20,6 +20,7 @@ version_added: 0.1.0
 author: mlops.stack maintainers (@mlops-stack)
 extends_documentation_fragment:
   - mlops.stack.nomad
+  - ansible.builtin.action_common_attributes
 options:
   state:
     description: C(present) registers the job; C(absent) stops it (and purges it with O(purge)).
@@ -65,13 +66,13 @@ options:
     default: 300
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Returns Nomad's plan; fails when allocations could not be placed.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the plan's changes.
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

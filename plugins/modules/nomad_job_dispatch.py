@@ -17,6 +17,7 @@ version_added: 0.1.0
 author: mlops.stack maintainers (@mlops-stack)
 extends_documentation_fragment:
   - mlops.stack.nomad
+  - ansible.builtin.action_common_attributes
 options:
   name:
     description: ID of the parameterized job.
@@ -42,12 +43,12 @@ options:
     default: 600
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Dispatches nothing; reports changed unless a run with O(idempotency_token) exists.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -16,6 +16,7 @@ version_added: 0.1.0
 author: mlops.stack maintainers (@mlops-stack)
 extends_documentation_fragment:
   - mlops.stack.nomad
+  - ansible.builtin.action_common_attributes
 options:
   name:
     description: Job ID to read.
@@ -25,12 +26,12 @@ options:
     type: str
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Read-only.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

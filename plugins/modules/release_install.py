@@ -22,6 +22,8 @@ description:
   - A checksum that does not match fails naming the archive, its address and both hashes. Nothing is linked then, and
     a version folder not in use is removed, so the running version is untouched.
   - A path in O(bin_dir) that exists and is not a symbolic link is refused before anything is written.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   url:
     description: Address of the release archive (C(.zip), C(.tar.gz) or C(.tgz)).
@@ -77,11 +79,11 @@ options:
     default: true
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 notes:
   - Files are unpacked owned by root, with the archive's permission bits masked by C(0755) and never set-user-ID.
   - Names in the archive that are absolute or climb out of O(dest) are refused.
@@ -125,11 +127,11 @@ import posixpath
 import shutil
 import stat
 import tarfile
-import tempfile
 import zipfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
+from ansible_collections.mlops.stack.plugins.module_utils.files import read_bytes, replacing, write_bytes
 
 CHUNK = 1 << 20
 
@@ -221,28 +223,6 @@ def unpack(archive, dest, strip):
     return written
 
 
-def write_text(path, content, mode):
-    """Atomically, through a temporary file in the same folder."""
-    handle, temp = tempfile.mkstemp(prefix=".release-install-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content.encode())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
-def read_text(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read().decode(errors="replace")
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-
-
 class Installer:
     def __init__(self, module):
         self.module = module
@@ -271,29 +251,27 @@ class Installer:
         path = self.params["archive_path"]
         if os.path.isfile(path) and sha256_of(path) == expected:
             return False
-        handle, temp = tempfile.mkstemp(prefix=".release-install-", dir=os.path.dirname(path))
-        try:
+        with replacing(path, 0o644, prefix=".release-install-") as temp:
             digest = hashlib.sha256()
             response = self.fetch(self.params["url"])
-            with os.fdopen(handle, "wb") as out:
+            with open(temp, "wb") as out:
                 for block in iter(lambda: response.read(CHUNK), b""):
                     digest.update(block)
                     out.write(block)
             if digest.hexdigest() != expected:
                 raise ChecksumMismatch(expected, digest.hexdigest())
-            os.chmod(temp, 0o644)
-            os.replace(temp, path)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
         return True
+
+    def link_pairs(self):
+        """(link in bin_dir, binary in dest) for each binary."""
+        for binary in self.params["binaries"]:
+            link = os.path.join(self.params["bin_dir"], posixpath.basename(binary))
+            yield link, os.path.join(self.params["dest"], binary)
 
     def links(self):
         """(link, target) for each binary whose link differs; a path in the way fails before any write."""
         differ = []
-        for binary in self.params["binaries"]:
-            target = os.path.join(self.params["dest"], binary)
-            link = os.path.join(self.params["bin_dir"], posixpath.basename(binary))
+        for link, target in self.link_pairs():
             if os.path.islink(link):
                 if os.readlink(link) != target:
                     differ.append((link, target))
@@ -306,11 +284,8 @@ class Installer:
 
     def in_use(self):
         """Whether a link in bin_dir points into dest (the running version)."""
-        for binary in self.params["binaries"]:
-            link = os.path.join(self.params["bin_dir"], posixpath.basename(binary))
-            if os.path.islink(link) and os.readlink(link).startswith(self.params["dest"].rstrip("/") + "/"):
-                return True
-        return False
+        inside = self.params["dest"].rstrip("/") + "/"
+        return any(os.path.islink(pair[0]) and os.readlink(pair[0]).startswith(inside) for pair in self.link_pairs())
 
     def run(self):
         params, check = self.params, self.module.check_mode
@@ -334,7 +309,8 @@ class Installer:
         missing = [b for b in params["binaries"] if not os.path.isfile(os.path.join(params["dest"], b))]
         modes = [b for b in params["binaries"] if b not in missing
                  and stat.S_IMODE(os.stat(os.path.join(params["dest"], b)).st_mode) != 0o755]  # fmt: skip
-        state_differs = bool(params["state_file"]) and read_text(params["state_file"]) != params["state_content"]
+        state_now = read_bytes(params["state_file"]) if params["state_file"] else None
+        state_differs = bool(params["state_file"]) and state_now != params["state_content"].encode()
         folder_new = not os.path.isdir(params["dest"])
         if check:
             result.update(downloaded=bool(missing), unpacked=bool(missing), state_written=state_differs)
@@ -356,9 +332,11 @@ class Installer:
                     raise ValueError("the archive holds no %s" % ", ".join(still))
             except ChecksumMismatch as error:
                 self.clean()
-                self.fail("Checksum mismatch for %s from %s: expected sha256 %s (from %s), downloaded file has sha256 "
-                          "%s. Nothing was installed; the running version is untouched."
-                          % (self.archive, params["url"], error.expected, params["checksum_url"], error.actual))
+                self.fail(
+                    "Checksum mismatch for %s from %s: expected sha256 %s (from %s), downloaded file has sha256 "
+                    "%s. Nothing was installed; the running version is untouched."
+                    % (self.archive, params["url"], error.expected, params["checksum_url"], error.actual)
+                )
             except (OSError, ValueError, tarfile.TarError, zipfile.BadZipFile) as error:
                 self.clean()
                 self.fail("Could not install %s from %s: %s. Nothing was linked; the running version is untouched."
@@ -366,7 +344,7 @@ class Installer:
         for binary in params["binaries"]:
             os.chmod(os.path.join(params["dest"], binary), 0o755)  # noqa: S103 - the service user runs it
         if differ and params["owe_path"]:
-            write_text(params["owe_path"], params["owe_content"], 0o644)
+            write_bytes(params["owe_path"], params["owe_content"].encode(), 0o644)
         for link, target in differ:
             temp = os.path.join(os.path.dirname(link), ".release-install-%s" % os.path.basename(link))
             if os.path.lexists(temp):
@@ -374,7 +352,7 @@ class Installer:
             os.symlink(target, temp)
             os.replace(temp, link)
         if state_differs:
-            write_text(params["state_file"], params["state_content"], 0o644)
+            write_bytes(params["state_file"], params["state_content"].encode(), 0o644)
             result["state_written"] = True
         changed = folder_new or bool(missing or modes or differ or state_differs)
         self.module.exit_json(changed=changed, **result)

@@ -23,6 +23,8 @@ description:
   - Every file is written through a temporary file in the same folder, its mode set before the rename.
   - Bad input (a subject alternative name without C(DNS:), C(IP:) or C(URI:), a CA key that does not belong to the CA
     certificate, a folder that does not exist) fails naming the field before anything is written.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   path:
     description: Where the certificate is kept (PEM).
@@ -70,11 +72,11 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    platforms: posix
 requirements:
   - cryptography on the controller (a dependency of ansible-core)
 notes:

@@ -15,16 +15,18 @@ sys.path.insert(0, str(ROOT / ".build"))  # ansible_collections/mlops/stack -> t
 
 from ansible_collections.mlops.stack.plugins.filter import grafana as grafana_filter  # noqa: E402
 from ansible_collections.mlops.stack.plugins.module_utils import grafana  # noqa: E402
-from ansible_collections.mlops.stack.plugins.module_utils.grafana import (  # noqa: E402
-    GrafanaAPIError,
-    GrafanaClient,
+from ansible_collections.mlops.stack.plugins.module_utils.dashboard_json import (  # noqa: E402
     GrafanaInputError,
     dashboard_comparison,
-    error_message,
     normalize_dashboard,
     resolve_dashboard_inputs,
     uid_problem,
     validate_uid,
+)
+from ansible_collections.mlops.stack.plugins.module_utils.grafana import (  # noqa: E402
+    GrafanaAPIError,
+    GrafanaClient,
+    error_message,
 )
 
 # ----- normalisation ------------------------------------------------------------------------------------------
