@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Grafana's rules for dashboard JSON (uids, normalisation, ``__inputs`` substitution), without any HTTP.
 
-Shared by the Grafana modules (through module_utils.grafana) and the filters that read dashboards on the controller.
+Shared by the Grafana modules and the filters that read dashboards on the controller; both import it directly.
 It imports only the standard library: Ansible loads every filter file of the collection in each task's worker that
 uses one of its filters, so this must stay light.
 """
