@@ -57,3 +57,40 @@ def test_a_missing_file_or_not_a_certificate_is_a_clear_error(tmp_path, lookup):
     garbage.write_text("not a certificate\n")
     with pytest.raises(AnsibleLookupError, match=r"garbage\.crt is not a PEM certificate"):
         lookup.run([str(garbage)], variables={})
+
+
+def certificate_ending(not_after: datetime.datetime) -> x509.Certificate:
+    """A self-signed certificate whose notAfter is the given time (UTCTime before 2050, GeneralizedTime after)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client.global.nomad")])
+    return (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_after - datetime.timedelta(days=30)).not_valid_after(not_after)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("year", [1999, 2026, 2049, 2050, 2060])
+def test_the_der_reader_reads_the_same_end_as_cryptography(lookup_plugin, year):
+    # The lookup reads notAfter with a DER reader of its own (no cryptography import in each task worker);
+    # UTCTime (two-digit years, RFC 5280's 1950-2049) and GeneralizedTime must both match cryptography's reading.
+    not_after = type(lookup_plugin("certificate_days_left")).run.__globals__["not_after"]
+    cert = certificate_ending(datetime.datetime(year, 7, 1, 12, 30, 5, tzinfo=datetime.UTC))
+    pem = b"leading text\n" + cert.public_bytes(serialization.Encoding.PEM)
+    assert not_after(pem) == cert.not_valid_after_utc
+
+
+def test_a_truncated_or_garbled_certificate_is_a_clear_error(tmp_path, lookup):
+    from ansible.errors import AnsibleLookupError
+
+    pem = certificate(datetime.timedelta(days=1)).decode()
+    body = "".join(pem.splitlines()[1:-1])
+    truncated = tmp_path / "truncated.crt"
+    truncated.write_text(f"-----BEGIN CERTIFICATE-----\n{body[:40]}\n-----END CERTIFICATE-----\n")
+    with pytest.raises(AnsibleLookupError, match=r"truncated\.crt is not a PEM certificate: the certificate ends"):
+        lookup.run([str(truncated)], variables={})
+    garbled = tmp_path / "garbled.crt"
+    garbled.write_text("-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n")
+    with pytest.raises(AnsibleLookupError, match=r"garbled\.crt is not a PEM certificate: the PEM block is not base64"):
+        lookup.run([str(garbled)], variables={})
