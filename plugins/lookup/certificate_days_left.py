@@ -47,7 +47,12 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
-_SEQUENCE, _INTEGER, _VERSION, _UTC_TIME, _GENERALIZED_TIME = 0x30, 0x02, 0xA0, 0x17, 0x18
+# DER tags read on the way to notAfter.
+_SEQUENCE = 0x30
+_INTEGER = 0x02
+_VERSION = 0xA0  # [0] EXPLICIT
+_UTC_TIME = 0x17
+_GENERALIZED_TIME = 0x18
 
 
 def _element(der, offset, tags):
