@@ -12,18 +12,21 @@ from cryptography.x509.oid import NameOID
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def certificate(lifetime: datetime.timedelta) -> bytes:
-    """A self-signed PEM certificate that ends lifetime from now (negative: in the past)."""
+def certificate_ending(not_after: datetime.datetime) -> x509.Certificate:
+    """A self-signed certificate whose notAfter is the given time (UTCTime before 2050, GeneralizedTime after)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "server.global.nomad")])
-    now = datetime.datetime.now(datetime.UTC)
-    start = now + min(lifetime, datetime.timedelta()) - datetime.timedelta(days=1)
-    cert = (
+    return (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(start).not_valid_after(now + lifetime)
+        .not_valid_before(not_after - datetime.timedelta(days=30)).not_valid_after(not_after)
         .sign(key, hashes.SHA256())
     )  # fmt: skip
+
+
+def certificate(lifetime: datetime.timedelta) -> bytes:
+    """A self-signed PEM certificate that ends lifetime from now (negative: in the past)."""
+    cert = certificate_ending(datetime.datetime.now(datetime.UTC) + lifetime)
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -58,17 +61,6 @@ def test_a_missing_file_or_not_a_certificate_is_a_clear_error(tmp_path, lookup):
     with pytest.raises(AnsibleLookupError, match=r"garbage\.crt is not a PEM certificate"):
         lookup.run([str(garbage)], variables={})
 
-
-def certificate_ending(not_after: datetime.datetime) -> x509.Certificate:
-    """A self-signed certificate whose notAfter is the given time (UTCTime before 2050, GeneralizedTime after)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client.global.nomad")])
-    return (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_after - datetime.timedelta(days=30)).not_valid_after(not_after)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize("year", [1999, 2026, 2049, 2050, 2060])
