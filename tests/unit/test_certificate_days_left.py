@@ -62,7 +62,6 @@ def test_a_missing_file_or_not_a_certificate_is_a_clear_error(tmp_path, lookup):
         lookup.run([str(garbage)], variables={})
 
 
-
 @pytest.mark.parametrize("year", [1999, 2026, 2049, 2050, 2060])
 def test_the_der_reader_reads_the_same_end_as_cryptography(lookup_plugin, year):
     # The lookup reads notAfter with a DER reader of its own (no cryptography import in each task worker);
