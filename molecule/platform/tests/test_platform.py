@@ -9,6 +9,7 @@ import urllib.parse
 from functools import partial
 from pathlib import Path
 
+import pytest
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
@@ -117,13 +118,19 @@ def test_the_training_job_is_parameterized_and_a_run_completed():
     assert completed_runs(), nomad("/v1/jobs?prefix=ml-train")
 
 
-def test_the_training_image_was_built_once_and_both_clients_run_it_from_the_registry(host):
-    """Built and pushed by e2e-client-1 only; the job names it by registry and digest; both clients hold that digest."""
+def training_image():
+    job = nomad("/v1/job/ml-train")
+    (image,) = {task["Config"]["image"] for group in job["TaskGroups"] for task in group["Tasks"]}
+    return image
+
+
+def test_the_training_image_was_built_once_and_the_run_pulled_it_from_the_registry(host):
+    """Built and pushed by e2e-client-1 only; the job names it by registry and digest; the client the run ran on holds
+    that digest (Nomad pulled it there when it was missing), and both keep the registry's login."""
     registry = "e2e-monitoring-1:5000"
     password = token("monitoring/registry.password")
     ca = f"/etc/docker/certs.d/{registry}/ca.crt"
-    job = nomad("/v1/job/ml-train")
-    (image,) = {task["Config"]["image"] for group in job["TaskGroups"] for task in group["Tasks"]}
+    image = training_image()
     repository, digest = image.split("@")
     assert repository == f"{registry}/mlops/training" and digest.startswith("sha256:"), image
     builder, other = (testinfra.get_host(f"docker://{name}") for name in CLIENTS)
@@ -134,10 +141,14 @@ def test_the_training_image_was_built_once_and_both_clients_run_it_from_the_regi
               " application/vnd.oci.image.manifest.v1+json'")
     headers = builder.check_output(f"curl -fsSI {accept} {api}/manifests/{tags[0]}")
     assert f"docker-content-digest: {digest}" in headers.lower(), headers
-    for client in (builder, other):
-        digests = client.check_output(f"docker image inspect --format '{{{{json .RepoDigests}}}}' {image}")
-        assert digests.count(image) == 1, digests
-        # The login is root's alone, in a Docker configuration of the role's own.
+    ran_on = {alloc["NodeName"] for run in completed_runs() for alloc in nomad(f"/v1/job/{run['ID']}/allocations")
+              if alloc["ClientStatus"] == "complete"}
+    assert ran_on <= set(CLIENTS) and ran_on, ran_on
+    for name, client in zip(CLIENTS, (builder, other), strict=True):
+        if name == CLIENTS[0] or name in ran_on:
+            digests = client.check_output(f"docker image inspect --format '{{{{json .RepoDigests}}}}' {image}")
+            assert digests.count(image) == 1, digests
+        # The login is root's alone, in a Docker configuration of the role's own, which Nomad's Docker driver reads.
         folder = client.file("/root/.docker/mlops-registry")
         login = client.file("/root/.docker/mlops-registry/config.json")
         assert (folder.user, folder.mode, login.user, login.mode) == ("root", 0o700, "root", 0o600)
@@ -150,13 +161,55 @@ def test_the_training_image_was_built_once_and_both_clients_run_it_from_the_regi
     assert builder.run(f"{inside} 'command -v g++'").rc != 0
     size = int(builder.check_output(f"docker image inspect --format '{{{{.Size}}}}' {image}"))
     assert size < 800 * 10**6, size
-    # Only the builder has the build context; the other client pulled.
+    # Only the builder has the build context.
     assert builder.file("/opt/mlops-training/context/Dockerfile").exists
     assert not other.file("/opt/mlops-training").exists
     # The registry lets nobody in without the password.
     status = f"curl -sS -o /dev/null -w '%{{http_code}}' --cacert {ca} https://{registry}/v2/mlops/training/tags/list"
     assert other.check_output(status) == "401"
     assert other.check_output(status + " -u mlops:wrong-password") == "401"
+
+
+def test_nomad_pulls_the_training_image_with_the_clients_registry_login():
+    """A client without the image gets it from the registry when Nomad runs it there, with the login its Docker
+    driver reads (nomad_docker_auth_config): the job carries no credentials, and the registry lets nobody in
+    without them."""
+    image = training_image()
+    client = testinfra.get_host("docker://e2e-client-2")
+    # Forget it there (a stopped container of a run may keep the layers; the pull still asks the registry).
+    client.run(f"docker image rm -f {image}")
+    assert client.run(f"docker image inspect {image}").rc != 0
+    job = {"Job": {
+        "ID": "pull-check", "Type": "batch", "Datacenters": ["*"],
+        "Constraints": [{"LTarget": "${node.unique.name}", "Operand": "=", "RTarget": "e2e-client-2"}],
+        "TaskGroups": [{
+            "Name": "pull", "Count": 1,
+            "RestartPolicy": {"Attempts": 0, "Mode": "fail"},
+            "ReschedulePolicy": {"Attempts": 0, "Unlimited": False},
+            "Tasks": [{"Name": "pull", "Driver": "docker",
+                       "Config": {"image": image, "entrypoint": ["/bin/true"], "network_mode": "none"},
+                       "Resources": {"CPU": 100, "MemoryMB": 64}}],
+        }],
+    }}  # fmt: skip
+    header = f"-H 'X-Nomad-Token: {token('nomad/global/management.token')}'"
+    SERVER.check_output(f"{NOMAD}/v1/jobs {header} -X POST -d '{json.dumps(job)}'")
+
+    def finished():
+        (alloc,) = nomad("/v1/job/pull-check/allocations")
+        states = (alloc.get("TaskStates") or {}).values()
+        events = [event.get("DisplayMessage") for state in states for event in state["Events"]]
+        if alloc["ClientStatus"] == "failed":
+            pytest.fail(f"the pull-check allocation failed: {events}")  # not retried
+        assert alloc["ClientStatus"] == "complete", events
+        return alloc
+
+    try:
+        alloc = eventually(finished, timeout=180)
+    finally:
+        SERVER.check_output(f"{NOMAD}/v1/job/pull-check?purge=true {header} -X DELETE")
+    assert alloc["NodeName"] == "e2e-client-2"
+    digests = client.check_output(f"docker image inspect --format '{{{{json .RepoDigests}}}}' {image}")
+    assert image in digests, digests
 
 
 def test_the_runs_accuracy_is_in_prometheus_within_60s(host):

@@ -74,9 +74,9 @@ job "ml-train" {
 
       config {
         image = var.image
-        # By registry and digest, pulled by the ml_workload role on every
-        # client beforehand (Nomad holds no registry credentials), or the
-        # tag built on each client: never pulled by Nomad.
+        # By registry and digest, pulled where it is missing with the
+        # login the client's Nomad reads (nomad_docker_auth_config), or the
+        # tag built on each client, which is never pulled.
         force_pull = false
         # The client's Consul agent answers on the host's loopback.
         network_mode = "host"
