@@ -33,15 +33,23 @@ def forget_collections():
 
 
 @pytest.fixture
-def lookup_plugin():
-    """lookup_plugin(name): the collection's lookup plugin, loaded by Ansible's own plugin loader from a clean slate."""
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.plugins.loader import init_plugin_loader, lookup_loader
+def collection_plugins():
+    """Ansible's own plugin loader with this collection, from a clean slate, and none left behind."""
+    from ansible.plugins.loader import init_plugin_loader
     from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
     _AnsibleCollectionFinder._remove()
     forget_collections()
     init_plugin_loader([str(ROOT / ".build")])
-    yield lambda name: lookup_loader.get("mlops.stack." + name, loader=DataLoader())
+    yield
     _AnsibleCollectionFinder._remove()
     forget_collections()
+
+
+@pytest.fixture
+def lookup_plugin(collection_plugins):
+    """lookup_plugin(name): the collection's lookup plugin, loaded by Ansible's own plugin loader from a clean slate."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import lookup_loader
+
+    return lambda name: lookup_loader.get("mlops.stack." + name, loader=DataLoader())

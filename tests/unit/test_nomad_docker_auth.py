@@ -1,6 +1,7 @@
 """Which Docker configuration Nomad's Docker driver pulls with (nomad_docker_auth_config's default), rendered by
-Ansible's own templating from the nomad role's defaults: the login the ml_workload role keeps for the training
-image's registry, root's configuration for ECR (it names Amazon's credential helper), none without a registry.
+Ansible's own templating from the nomad role's defaults (with the collection's ecr_registry test): the login the
+ml_workload role keeps for the training image's registry, root's configuration for ECR (it names Amazon's
+credential helper), none without a registry.
 
 Pure logic: the platform scenario has Nomad pull the training image with that login from the real registry.
 """
@@ -44,5 +45,5 @@ WITHOUT = {"mlops_clients": ["client-1"]}
          "/root/.docker/config.json"),
     ],
 )  # fmt: skip
-def test_nomad_pulls_with_the_registry_login_the_workload_keeps(groups, overrides, expected):
+def test_nomad_pulls_with_the_registry_login_the_workload_keeps(collection_plugins, groups, overrides, expected):
     assert render(groups, **overrides) == expected
