@@ -1,5 +1,6 @@
 """Shared fixtures of the unit tests."""
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -13,6 +14,15 @@ except ImportError:  # ansible-core < 2.19 templates every string it is given
         return value
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_file(relative_path):
+    """A Python file of the checkout (a plugin, the training program), loaded as a module of its own name."""
+    path = ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def trust(value):

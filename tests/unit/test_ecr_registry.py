@@ -1,14 +1,9 @@
 """The ecr_registry test: whether a registry address is an account's private Amazon ECR registry."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from conftest import load_file
 
-PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "test" / "ecr_registry.py"
-spec = importlib.util.spec_from_file_location("ecr_registry", PLUGIN)
-plugin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(plugin)
+plugin = load_file("plugins/test/ecr_registry.py")
 
 
 @pytest.mark.parametrize(

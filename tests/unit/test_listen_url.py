@@ -1,15 +1,10 @@
 """The listen_url filter: a service's local URL from its listen address."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from ansible.errors import AnsibleFilterError
+from conftest import load_file
 
-PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "filter" / "listen_url.py"
-spec = importlib.util.spec_from_file_location("listen_url", PLUGIN)
-plugin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(plugin)
+plugin = load_file("plugins/filter/listen_url.py")
 
 
 @pytest.mark.parametrize(

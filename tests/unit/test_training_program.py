@@ -1,15 +1,11 @@
 """The training program's pure logic: settings, grouping key, metric samples."""
 
 import base64
-import importlib.util
-from pathlib import Path
 
 import pytest
+from conftest import load_file
 
-PROGRAM = Path(__file__).resolve().parents[2] / "roles" / "ml_workload" / "files" / "image" / "train.py"
-spec = importlib.util.spec_from_file_location("train", PROGRAM)
-train = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(train)
+train = load_file("roles/ml_workload/files/image/train.py")
 
 
 @pytest.fixture

@@ -4,17 +4,12 @@ The programs themselves read these files in the default, prometheus and
 platform scenarios (and Prometheus' promtool checks them); here, the logic.
 """
 
-import importlib.util
-from pathlib import Path
-
 import bcrypt
 import pytest
 from ansible.errors import AnsibleFilterError
+from conftest import load_file
 
-PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "filter" / "web_config.py"
-spec = importlib.util.spec_from_file_location("web_config", PLUGIN)
-plugin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(plugin)
+plugin = load_file("plugins/filter/web_config.py")
 
 
 def test_users_are_bcrypt_hashes_that_check_and_never_the_password():
