@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import grp
 import hashlib
+import json
 import os
 import pwd
 import stat
@@ -84,3 +85,66 @@ def read_os_release():
         except OSError:
             continue
     return parse_os_release("")
+
+
+# What one probe reads, as host_probe records it for the run after (option
+# record) and as an earlier probe's reading is matched (option ahead).
+SPEC_LISTS = ("paths", "users", "groups", "units", "packages", "trees")
+DEFAULT_CHECKSUM_MAX_SIZE = 4194304
+
+
+def probe_spec(params):
+    """The lists a probe reads, each sorted and without repeats, and its checksum limit, from its arguments.
+
+    Sorted: a reading is keyed by name, so the order asked in means nothing, and the roles build their lists
+    with filters (union) whose order changes from one run to the next.
+    """
+    spec = {key: sorted({str(value) for value in (params.get(key) or [])}) for key in SPEC_LISTS}
+    size = params.get("checksum_max_size")
+    spec["checksum_max_size"] = DEFAULT_CHECKSUM_MAX_SIZE if size is None else int(size)
+    return spec
+
+
+def reusable_reading(ahead, key, spec):
+    """An earlier probe's reading of exactly spec, recorded under key; None when there is none to reuse.
+
+    ahead is the registered result of a host_probe run with recorded=true. Its reading is reused only when the
+    probe now asked for reads what was read then: the same names in its lists and the same checksum limit.
+    """
+    if not isinstance(ahead, dict) or ahead.get("failed") or ahead.get("skipped"):
+        return None
+    entry = (ahead.get("recorded") or {}).get(key) if isinstance(ahead.get("recorded"), dict) else None
+    if not isinstance(entry, dict) or entry.get("spec") != spec or not isinstance(entry.get("result"), dict):
+        return None
+    return entry["result"]
+
+
+def recorded_specs(text):
+    """The probes a record file holds, by key; {} for a missing, empty or unreadable record (nothing to read)."""
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    probes = data.get("probes") if isinstance(data, dict) else None
+    if not isinstance(probes, dict):
+        return {}
+    specs = {}
+    for key, spec in probes.items():
+        if isinstance(spec, dict):
+            specs[str(key)] = probe_spec(spec)
+    return specs
+
+
+def record_text(specs):
+    """The record file's content for these probes (stable: sorted keys, so an unchanged record is not rewritten)."""
+    return json.dumps({"version": 1, "probes": specs}, sort_keys=True, indent=1) + "\n"
+
+
+def split_reading(shared, spec):
+    """One probe's part of a reading made for several (host_probe's recorded=true): its paths, users, units..."""
+    result = {key: shared[key] for key in ("systemd_running", "machine", "os_release")}
+    result["files"] = {path: shared["files"][(path, spec["checksum_max_size"])] for path in spec["paths"]}
+    for key, field in (("users", "users"), ("groups", "groups"), ("units", "units"), ("packages", "packages"),
+                       ("trees", "trees")):
+        result[field] = {name: shared[field][name] for name in spec[key]}
+    return result

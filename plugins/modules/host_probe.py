@@ -63,16 +63,44 @@ options:
     type: list
     elements: path
     default: []
+  record:
+    description:
+      - A name for this probe (a role's, such as C(install:consul)). What it reads (the lists above, not what it
+        found) is kept on the host in O(record_path) under that name, rewritten only when it changed, so that the
+        next run can read every role's part at once with O(recorded).
+      - The action plugin leaves it out in check mode, which writes nothing.
+      - With O(ahead), the action plugin returns the earlier reading instead of running the module when that
+        reading was recorded under this name for exactly these lists.
+    type: str
+  ahead:
+    description:
+      - The registered result of an earlier O(recorded) run on this host, in the same playbook run.
+      - Pass it only while nothing has been written on the host since that run; the caller decides (the roles set
+        C(__mlops_probe_stale) in every step that writes). Handled by the action plugin on the controller; never
+        sent to the host.
+    type: dict
+  recorded:
+    description:
+      - Also read everything that the probes recorded with O(record) asked for, in the same module run, and
+        return each part under RV(recorded). Nothing recorded yet (a new host) reads nothing more.
+    type: bool
+    default: false
+  record_path:
+    description: Where the probes' record is kept (root only, mode C(0600)).
+    type: path
+    default: /var/lib/mlops-stack/host_probe.json
 attributes:
   check_mode:
     support: full
-    details: It only reads; results are the same in check mode.
+    details: It only reads; results are the same in check mode (which also keeps no O(record)).
   diff_mode:
     support: none
   platform:
     platforms: posix
 notes:
-  - Read-only; it never reports C(changed).
+  - It reads what it manages and never reports C(changed). Its only write is its own O(record) of what to read.
+  - A reused reading (O(ahead)) is the host's state when that run read it; the roles pass it only until
+    something is written on the host, and read again after.
 """
 
 EXAMPLES = r"""
@@ -134,6 +162,19 @@ systemd_running:
   description: Whether systemd runs as the service manager (it does not during image builds).
   returned: always
   type: bool
+recorded:
+  description:
+    - With O(recorded), per name given to O(record) on an earlier run, what that probe asked for (C(spec)) and
+      its part of this reading (C(result), shaped as this module's own result).
+  returned: when O(recorded) is true
+  type: dict
+  sample: {"install:consul": {spec: {paths: [/etc/consul.d/consul.hcl], users: [consul], groups: [consul],
+                                     units: [consul], packages: [], trees: [], checksum_max_size: 4194304},
+                              result: {files: {}, users: {}, groups: {}, units: {}, packages: {}, trees: {}}}}
+reused:
+  description: True when the action plugin returned the O(ahead) reading and no module ran.
+  returned: when O(ahead) was reused
+  type: bool
 machine:
   description: The host's machine hardware name (C(uname -m)), for choosing a release archive without gathering facts.
   returned: always
@@ -153,7 +194,21 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlops.stack.plugins.module_utils.probe import list_tree, name_of, read_os_release, read_path
+from ansible_collections.mlops.stack.plugins.module_utils.files import read_bytes, write_bytes
+from ansible_collections.mlops.stack.plugins.module_utils.probe import (
+    DEFAULT_CHECKSUM_MAX_SIZE,
+    list_tree,
+    name_of,
+    probe_spec,
+    read_os_release,
+    read_path,
+    record_text,
+    recorded_specs,
+    split_reading,
+)
+
+# Where a probe with record keeps what it read, for the next run's one look (recorded).
+RECORD_PATH = "/var/lib/mlops-stack/host_probe.json"
 
 
 def read_user(name):
@@ -228,46 +283,109 @@ def read_packages(module, names):
     return parse_dpkg_query(out, names)
 
 
+def read_units(module, names, systemd_running):
+    # Without a running systemd (image builds) nothing is known of the units:
+    # their tasks then run as they always would.
+    if not names:
+        return {}
+    systemctl = module.get_bin_path("systemctl")
+    if systemctl and systemd_running:
+        cmd = [systemctl, "show", "--property=Id,LoadState,ActiveState,UnitFileState", "--"]
+        rc, out, err = module.run_command(cmd + [unit_name(n) for n in names])
+        if rc != 0:
+            module.fail_json(msg="systemctl show failed: %s" % (err.strip() or out.strip()), rc=rc)
+        return parse_systemctl_show(out, names)
+    unknown = {"load": "unknown", "active": "unknown", "enabled": "unknown"}
+    return {name: dict(unknown) for name in names}
+
+
+def unique(values):
+    return list(dict.fromkeys(values))
+
+
+def read_all(module, specs):
+    """One reading for several probes: each path, account, unit, package and folder once.
+
+    The recorded lists are this module's own arguments as it received them (paths already expanded).
+    """
+    systemd_running = os.path.isdir("/run/systemd/system")
+    specs = list(specs)
+    files = {}
+    for spec in specs:
+        for path in spec["paths"]:
+            if (path, spec["checksum_max_size"]) not in files:
+                files[(path, spec["checksum_max_size"])] = read_path(path, spec["checksum_max_size"])
+    users = unique(name for spec in specs for name in spec["users"])
+    groups = unique(name for spec in specs for name in spec["groups"])
+    units = unique(name for spec in specs for name in spec["units"])
+    packages = unique(name for spec in specs for name in spec["packages"])
+    trees = unique(path for spec in specs for path in spec["trees"])
+    return {
+        "files": files,
+        "users": {name: read_user(name) for name in users},
+        "groups": {name: read_group(name) for name in groups},
+        "units": read_units(module, units, systemd_running),
+        "packages": read_packages(module, packages) if packages else {},
+        "trees": {path: list_tree(path) for path in trees},
+        "systemd_running": systemd_running,
+        "machine": os.uname().machine,
+        "os_release": read_os_release(),
+    }
+
+
+def read_record(path):
+    data = read_bytes(path)
+    return recorded_specs(data.decode("utf-8", "replace") if data is not None else "")
+
+
+def save_record(path, key, spec):
+    """Keep this probe's spec for the next run's recorded=true look; rewritten only when it changed."""
+    specs = read_record(path)
+    if specs.get(key) == spec:
+        return
+    specs[key] = spec
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        os.makedirs(folder, mode=0o700)
+    write_bytes(path, record_text(specs).encode("utf-8"), 0o600)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "paths": {"type": "list", "elements": "path", "default": []},
-            "checksum_max_size": {"type": "int", "default": 4194304},
+            "checksum_max_size": {"type": "int", "default": DEFAULT_CHECKSUM_MAX_SIZE},
             "users": {"type": "list", "elements": "str", "default": []},
             "groups": {"type": "list", "elements": "str", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
             "packages": {"type": "list", "elements": "str", "default": []},
             "trees": {"type": "list", "elements": "path", "default": []},
+            "record": {"type": "str"},
+            # The action plugin's (it never reaches the host).
+            "ahead": {"type": "dict"},
+            "recorded": {"type": "bool", "default": False},
+            "record_path": {"type": "path", "default": RECORD_PATH},
         },
+        mutually_exclusive=[["record", "recorded"], ["ahead", "recorded"]],
         supports_check_mode=True,
     )
     params = module.params
-    result = {
-        "changed": False,
-        "files": {path: read_path(path, params["checksum_max_size"]) for path in params["paths"]},
-        "users": {name: read_user(name) for name in params["users"]},
-        "groups": {name: read_group(name) for name in params["groups"]},
-        "units": {},
-        "packages": read_packages(module, params["packages"]) if params["packages"] else {},
-        "trees": {path: list_tree(path) for path in params["trees"]},
-        "systemd_running": os.path.isdir("/run/systemd/system"),
-        "machine": os.uname().machine,
-        "os_release": read_os_release(),
-    }
-    # Without a running systemd (image builds) nothing is known of the units:
-    # their tasks then run as they always would.
-    if params["units"]:
-        systemctl = module.get_bin_path("systemctl")
-        if systemctl and result["systemd_running"]:
-            cmd = [systemctl, "show", "--property=Id,LoadState,ActiveState,UnitFileState", "--"]
-            rc, out, err = module.run_command(cmd + [unit_name(n) for n in params["units"]])
-            if rc != 0:
-                module.fail_json(msg="systemctl show failed: %s" % (err.strip() or out.strip()), rc=rc, **result)
-            result["units"] = parse_systemctl_show(out, params["units"])
-        else:
-            unknown = {"load": "unknown", "active": "unknown", "enabled": "unknown"}
-            result["units"] = {name: dict(unknown) for name in params["units"]}
-    module.exit_json(**result)
+    if params["recorded"]:
+        own, specs = probe_spec(params), read_record(params["record_path"])
+        shared = read_all(module, [own, *specs.values()])
+        result = split_reading(shared, own)
+        result["recorded"] = {key: {"spec": spec, "result": split_reading(shared, spec)} for key, spec in specs.items()}
+        module.exit_json(changed=False, **result)
+    spec = probe_spec(params)
+    result = split_reading(read_all(module, [spec]), spec)
+    # The record is host_probe's own note of what to read, never of what it found: not a managed file, so
+    # keeping it reports no change (the action plugin never passes it in check mode).
+    if params["record"]:
+        try:
+            save_record(params["record_path"], params["record"], spec)
+        except OSError as error:  # a probe that may not write there still reads; the next run looks itself
+            result["record_error"] = "%s: %s" % (params["record_path"], error.strerror or error)
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":
