@@ -75,9 +75,9 @@ options:
   ahead:
     description:
       - The registered result of an earlier O(recorded) run on this host, in the same playbook run.
-      - Pass it only while nothing has been written on the host since that run; the caller decides (the roles set
-        C(__mlops_probe_stale) in every step that writes). Handled by the action plugin on the controller; never
-        sent to the host.
+      - Pass it only while nothing has been written on the host since that run; the caller decides (the roles
+        set C(__mlops_probe_ahead) to C({}) in every step that writes what a probe reads). Handled by the action
+        plugin on the controller; never sent to the host.
     type: dict
   recorded:
     description:
