@@ -113,7 +113,8 @@ def reusable_reading(ahead, key, spec):
     """
     if not isinstance(ahead, dict) or ahead.get("failed") or ahead.get("skipped"):
         return None
-    entry = (ahead.get("recorded") or {}).get(key) if isinstance(ahead.get("recorded"), dict) else None
+    recorded = ahead.get("recorded")
+    entry = recorded.get(key) if isinstance(recorded, dict) else None
     if not isinstance(entry, dict) or entry.get("spec") != spec or not isinstance(entry.get("result"), dict):
         return None
     return entry["result"]
@@ -144,7 +145,6 @@ def split_reading(shared, spec):
     """One probe's part of a reading made for several (host_probe's recorded=true): its paths, users, units..."""
     result = {key: shared[key] for key in ("systemd_running", "machine", "os_release")}
     result["files"] = {path: shared["files"][(path, spec["checksum_max_size"])] for path in spec["paths"]}
-    for key, field in (("users", "users"), ("groups", "groups"), ("units", "units"), ("packages", "packages"),
-                       ("trees", "trees")):
-        result[field] = {name: shared[field][name] for name in spec[key]}
+    for key in SPEC_LISTS[1:]:  # users, groups, units, packages, trees: read by name
+        result[key] = {name: shared[key][name] for name in spec[key]}
     return result
